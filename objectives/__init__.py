@@ -1,0 +1,1 @@
+"""Training objectives: each trains and evaluates, reporting to a sweeper reporter."""

@@ -1,0 +1,112 @@
+"""Tokenization, once per sweep: cached on disk (Arrow, via ``datasets``) and reused by every
+trial and every re-run with the same examples, tokenizer and max length."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from objectives.glue.data import Split
+
+if TYPE_CHECKING:
+    import datasets
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A tokenized split: a ``datasets.Dataset`` (input ids, masks, labels) and token lengths."""
+
+    dataset: datasets.Dataset
+    lengths: list[int]
+    cache_hit: bool
+    path: Path
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+def tokenizer_identity(tokenizer: PreTrainedTokenizerBase) -> str:
+    """What makes two tokenizers tokenize alike: class, vocabulary and special tokens."""
+    vocab = json.dumps(sorted(tokenizer.get_vocab().items()))
+    special = json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str)
+    text = f"{type(tokenizer).__name__}|{special}|{tokenizer.model_max_length}|{vocab}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_key(split: Split, *, tokenizer_id: str, max_length: int) -> str:
+    """A content hash: the examples themselves, the tokenizer and the max length."""
+    h = hashlib.sha256()
+    h.update(f"v{CACHE_VERSION}|{tokenizer_id}|{max_length}|".encode())
+    for i, text in enumerate(split.text_a):
+        h.update(text.encode())
+        h.update(b"\x1f")
+        if split.text_b is not None:
+            h.update(split.text_b[i].encode())
+        h.update(b"\x1e")
+        h.update(repr(split.labels[i]).encode())
+        h.update(b"\x1d")
+    return h.hexdigest()[:24]
+
+
+def encode(
+    split: Split,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    max_length: int,
+    cache_dir: Path,
+    tokenizer_id: str | None = None,
+) -> Encoded:
+    """Tokenize ``split`` (truncating to ``max_length``), or load it from the cache.
+
+    Args:
+        split: The examples.
+        tokenizer: The model's tokenizer.
+        max_length: Longest input in tokens.
+        cache_dir: Folder of the cache (one subfolder per content hash).
+        tokenizer_id: :func:`tokenizer_identity` of ``tokenizer`` when already known.
+    """
+    import datasets
+
+    datasets.disable_progress_bars()
+    key = cache_key(
+        split, tokenizer_id=tokenizer_id or tokenizer_identity(tokenizer), max_length=max_length
+    )
+    path = cache_dir / f"tokenized-{key}"
+    if (path / "dataset_info.json").is_file():
+        ds = datasets.load_from_disk(str(path))
+        return Encoded(dataset=ds, lengths=list(ds["length"]), cache_hit=True, path=path)
+    started = time.perf_counter()
+    enc = tokenizer(
+        split.text_a,
+        split.text_b,
+        truncation=True,
+        max_length=max_length,
+        return_attention_mask=False,  # rebuilt when padding each batch
+    )
+    columns: dict[str, Any] = dict(enc.items())
+    columns["labels"] = list(split.labels)
+    columns["length"] = [len(ids) for ids in enc["input_ids"]]
+    ds = datasets.Dataset.from_dict(columns)
+    # Written aside, then renamed: a concurrent worker never sees half a cache, and when two
+    # write the same one, the first rename wins and the other copy is dropped.
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    ds.save_to_disk(str(tmp))
+    try:
+        tmp.rename(path)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.debug(
+        "tokenized %d examples in %.1fs -> %s", len(split), time.perf_counter() - started, path
+    )
+    return Encoded(dataset=ds, lengths=columns["length"], cache_hit=False, path=path)

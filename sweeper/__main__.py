@@ -1,0 +1,64 @@
+"""``python -m sweeper`` (and the ``sweeper`` console script): Hydra main -> ``run(cfg)``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# MLflow configures its own loggers at import (INFO, to stderr); keep its table-creation chatter
+# out of the console unless the user asks for it.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
+import hydra  # noqa: E402 - after the environment default above
+from omegaconf import DictConfig  # noqa: E402
+
+from sweeper.config import CONF_DIR, check_group_overrides  # noqa: E402
+from sweeper.errors import SweeperError  # noqa: E402
+
+
+def run_hydra(task: Callable[[DictConfig], Any], argv: Sequence[str] | None = None) -> int:
+    """Run ``task`` as a Hydra app over ``conf/`` with command-line ``argv``; the exit code.
+
+    A :class:`SweeperError` becomes one line on stderr and exit code 2; SIGINT/SIGTERM exit
+    130/143 (the study stays resumable).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        check_group_overrides(args)
+    except SweeperError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return err.exit_code
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    def _main(cfg: DictConfig) -> Any:
+        try:
+            return task(cfg)
+        except SweeperError as err:
+            # One line, no traceback: the key or file, the value and what is allowed.
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt as err:
+            sys.exit(143 if getattr(err, "signame", "") == "SIGTERM" else 130)
+
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "sweeper", *args]
+    try:
+        _main()
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a sweep with command-line ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    from sweeper.run import run
+
+    return run_hydra(run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""A study's trials as plain records: what the summary, the plots and the recommendation read.
+
+Everything comes from the Optuna storage (user attributes written at trial end), so it works
+with ``tracking=none`` and for trials run by other workers or earlier runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialRecord:
+    """One finished (or failed) trial."""
+
+    number: int
+    state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
+    params: dict[str, Any]  # the sampled hyperparameters
+    value: float | None  # the objective (best monitored value) for COMPLETE trials
+    settings: dict[str, Any] = field(default_factory=dict)  # every train setting used
+    plan: dict[str, Any] = field(default_factory=dict)  # the StepPlan fields
+    evals: list[dict[str, float]] = field(default_factory=list)  # per evaluation
+    best: dict[str, Any] = field(default_factory=dict)  # best_val_loss, best_epoch...
+    reason: str = ""  # prune / failure / early-stopping reason
+    mlflow_run_id: str | None = None
+    retry_of: int | None = None
+    duration_s: float | None = None
+
+    @property
+    def best_epoch(self) -> float | None:
+        value = self.best.get("best_epoch")
+        return None if value is None else float(value)
+
+    @property
+    def best_epoch_whole(self) -> int | None:
+        value = self.best.get("best_epoch_whole")
+        return None if value is None else int(value)
+
+    def lr_curve(self) -> list[float]:
+        """The LR of every update this trial took, from the schedule module (as trained)."""
+        if not self.plan or not self.settings:
+            return []
+        from sweeper.schedule import StepPlan, lr_curve
+
+        plan = StepPlan(**self.plan)
+        kwargs = {
+            k.removeprefix("scheduler_kwargs."): v
+            for k, v in self.settings.items()
+            if k.startswith("scheduler_kwargs.")
+        }
+        curve = lr_curve(
+            name=str(self.settings["scheduler"]),
+            plan=plan,
+            base_lr=float(self.settings["lr"]),
+            kwargs=kwargs,
+        )
+        steps = int(self.best.get("steps_trained") or len(curve))
+        return curve[:steps]
+
+
+def record(trial: FrozenTrial) -> TrialRecord:
+    """A :class:`TrialRecord` from a frozen Optuna trial."""
+    attrs: Mapping[str, Any] = trial.user_attrs
+    duration = trial.duration.total_seconds() if trial.duration is not None else None
+    return TrialRecord(
+        number=trial.number,
+        state=trial.state.name,
+        params=dict(trial.params),
+        value=trial.value if trial.state.name == "COMPLETE" else None,
+        settings=dict(attrs.get("settings") or {}),
+        plan=dict(attrs.get("plan") or {}),
+        evals=list(attrs.get("evals") or []),
+        best=dict(attrs.get("best") or {}),
+        reason=str(attrs.get("reason") or ""),
+        mlflow_run_id=attrs.get("mlflow_run_id"),
+        retry_of=trial.system_attrs.get("failed_trial"),
+        duration_s=duration,
+    )
+
+
+def records(study: optuna.Study) -> list[TrialRecord]:
+    """Every trial of ``study`` as a record, in trial order."""
+    return [record(t) for t in study.get_trials(deepcopy=False)]
+
+
+def ranked(items: list[TrialRecord], *, direction: str) -> list[TrialRecord]:
+    """COMPLETE trials, best first."""
+    sign = 1.0 if direction == "minimize" else -1.0
+    done = [r for r in items if r.state == "COMPLETE" and r.value is not None]
+    return sorted(done, key=lambda r: sign * float(r.value or 0.0))

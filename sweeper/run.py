@@ -1,0 +1,616 @@
+"""``run(cfg)``: check everything, prepare data once, run trials until the study is done, summarize.
+
+Order matters: every check that can fail on user input runs before any training (one-line
+errors, exit code 2), then storage and tracking are connected (fail fast), then data is loaded
+and tokenized once, and only then do trials start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sweeper.config import resolve
+from sweeper.errors import ConfigError, NonFiniteLossError, SweeperError
+from sweeper.objective import Objective, TaskInfo
+from sweeper.progress import Progress
+from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
+from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
+from sweeper.settings import TrainSettings
+from sweeper.space import SearchSpace, parse_space
+from sweeper.study import (
+    build_pruner,
+    build_sampler,
+    count_trials,
+    fail_stale_trials,
+    open_storage,
+    open_study,
+    storage_identity,
+)
+from sweeper.tracking import NullRun, Tracker
+
+if TYPE_CHECKING:
+    import optuna
+    from omegaconf import DictConfig
+
+log = logging.getLogger("sweeper")
+OBJECTIVES = ("val_loss", "metric")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; the running trial is closed and the study stays resumable."""
+
+    def __init__(self, signame: str) -> None:
+        super().__init__(signame)
+        self.signame = signame
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepSettings:
+    """The ``sweep`` node, checked."""
+
+    n_trials: int
+    study_name: str
+    objective: str
+    timeout_s: float | None
+    max_failure_rate: float
+    enqueue: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def from_mapping(cls, sweep: Mapping[str, Any]) -> SweepSettings:
+        n = sweep.get("n_trials")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"sweep.n_trials must be an integer >= 1 but got {n!r}.")
+        name = sweep.get("study_name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"sweep.study_name must be a non-empty string but got {name!r}.")
+        objective = sweep.get("objective", "val_loss")
+        if objective not in OBJECTIVES:
+            raise ConfigError(
+                f"sweep.objective must be one of {list(OBJECTIVES)} but got {objective!r}."
+            )
+        timeout = sweep.get("timeout_s")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise ConfigError(
+                f"sweep.timeout_s must be a number of seconds > 0 or null but got {timeout!r}."
+            )
+        rate = sweep.get("max_failure_rate", 0.5)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise ConfigError(f"sweep.max_failure_rate must be in [0, 1] but got {rate!r}.")
+        enqueue = sweep.get("enqueue") or []
+        if not isinstance(enqueue, list) or not all(isinstance(p, Mapping) for p in enqueue):
+            raise ConfigError(
+                f"sweep.enqueue must be a list of {{param: value}} mappings but got {enqueue!r}."
+            )
+        return cls(
+            n_trials=n,
+            study_name=name,
+            objective=objective,
+            timeout_s=timeout,
+            max_failure_rate=float(rate),
+            enqueue=tuple(dict(p) for p in enqueue),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """The whole config, checked: nothing past this point fails on user input."""
+
+    cfg: dict[str, Any]
+    sweep: SweepSettings
+    space: SearchSpace
+    train: TrainSettings
+    results_dir: Path
+
+
+def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
+    """Resolve and check the config; :class:`ConfigError` names the first bad key."""
+    from omegaconf import DictConfig as _DictConfig
+
+    plain = resolve(cfg) if isinstance(cfg, _DictConfig) else dict(cfg)
+    for key in ("data", "model", "train", "sweep", "sampler", "pruner", "storage", "tracking"):
+        if not isinstance(plain.get(key), Mapping):
+            raise ConfigError(f"{key} must be a config node but got {plain.get(key)!r}.")
+    sweep = SweepSettings.from_mapping(plain["sweep"])
+    train = TrainSettings.from_mapping(plain["train"])
+    space = parse_space(plain.get("search_space"))
+    for i, params in enumerate(sweep.enqueue):
+        for key, value in params.items():
+            if key not in space.names:
+                raise ConfigError(
+                    f"sweep.enqueue[{i}].{key} is not a search-space entry; entries: {space.names}."
+                )
+            entry = space.entry(key)
+            if not entry.contains(value):
+                raise ConfigError(
+                    f"sweep.enqueue[{i}].{key} must be {entry.describe()} (search_space.{key}) "
+                    f"but got {value!r}."
+                )
+        train.replace(params)  # every value allowed, or ConfigError naming it
+    device = str(plain.get("device", "auto"))
+    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}.")
+    if not isinstance(plain.get("quiet", False), bool):
+        raise ConfigError(f"quiet must be true or false but got {plain.get('quiet')!r}.")
+    seed = plain.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0 but got {seed!r}.")
+    # Hub ids, class paths and the like are checked by the pieces that use them, still before
+    # any training: data (check_config), model (load), storage (connect), tracking (connect).
+    from objectives.glue.data import check_config
+
+    if plain.get("objective") == "objectives.glue.GlueObjective":
+        check_config(plain["data"])
+    from sweeper.study import check_storage_config
+
+    check_storage_config(plain["storage"])
+    build_pruner(plain["pruner"])
+    build_sampler(plain["sampler"], seed=seed, space=space)
+    return Checked(
+        cfg={str(k): v for k, v in plain.items()},
+        sweep=sweep,
+        space=space,
+        train=train,
+        results_dir=Path(plain["results_dir"]),
+    )
+
+
+def make_objective(cfg: Mapping[str, Any]) -> Objective:
+    """The objective class named by ``objective:``, built from the data and model nodes."""
+    from hydra.utils import get_class
+
+    path = str(cfg.get("objective"))
+    try:
+        cls = get_class(path)
+    except Exception:
+        raise ConfigError(f"objective must name an importable class but got {path!r}.") from None
+    objective: Objective = cls(data=cfg["data"], model=cfg["model"], seed=int(cfg["seed"]))
+    return objective
+
+
+def resolve_device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def flatten(prefix: str, node: Any) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (for MLflow params)."""
+    if isinstance(node, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
+        return out
+    return {prefix: node}
+
+
+def run_dir_for(results_dir: Path) -> Path:
+    """Hydra's output folder for this job, or a fresh one when called outside Hydra."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:
+        return results_dir / "runs" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """SIGTERM (and SIGINT) raise :class:`Interrupted` in the main thread while trials run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class Sweep:
+    """A running sweep: everything one trial needs."""
+
+    checked: Checked
+    objective: Objective
+    info: TaskInfo
+    study: optuna.Study
+    tracker: Tracker | None
+    progress: Progress
+    device: str
+    monitor: str
+    direction: str
+    mine: list[str] = field(default_factory=list)  # states of trials run by this process
+    reasons: list[str] = field(default_factory=list)
+
+    def trial(self, trial: optuna.Trial) -> float:
+        """One Optuna trial: sample, train with a reporter, record, return the best value.
+
+        Every way out is recorded: COMPLETE (best value), PRUNED (pruner, divergence,
+        non-finite loss; with the reason), FAIL (any exception, with its one-line reason;
+        interrupted trials are FAIL in Optuna and KILLED in MLflow).
+        """
+        import optuna
+
+        run: Any = NullRun()
+        reporter: TrialReporter | None = None
+        try:
+            params = self.checked.space.sample(trial)
+            settings = self.checked.train.replace(params)
+            retry_of = trial.storage.get_trial_system_attrs(trial._trial_id).get("failed_trial")
+            self.progress.trial_begins(trial.number, params)
+            if self.tracker is not None:
+                run = self.tracker.start_trial(
+                    trial.number,
+                    params={**settings.as_params(), "data.source": self.info.source},
+                    tags={"retry_of": retry_of} if retry_of is not None else {},
+                )
+                trial.set_user_attr("mlflow_run_id", run.run_id)
+            trial.set_user_attr("settings", settings.as_params())
+            if retry_of is not None:
+                trial.set_user_attr("retry_of", retry_of)
+            reporter = new_reporter(
+                settings,
+                monitor=self.monitor,
+                direction=self.direction,
+                prune=lambda value, index, last: _report(trial, value, index, last),
+                curves=run,
+                watcher=self.progress,
+            )
+            train_once(self.objective, settings, reporter, device=self.device)
+        except BaseException as err:
+            interrupted = isinstance(err, KeyboardInterrupt)
+            if interrupted:
+                reason = (
+                    f"interrupted ({err.signame if isinstance(err, Interrupted) else 'SIGINT'})"
+                )
+            else:
+                first = str(err).splitlines()[0] if str(err) else ""
+                reason = redact(f"{type(err).__name__}: {first}")
+                log.debug("trial %d failed", trial.number, exc_info=True)
+            summary = {} if reporter is None else reporter.outcome.summary(self.info.metric)
+            if reporter is not None:
+                self._record(trial, reporter, reason)
+            trial.set_user_attr("reason", reason)
+            run.finish(
+                "FAIL",
+                summary=summary,
+                tags={"sweeper.reason": reason},
+                status="KILLED" if interrupted else None,
+            )
+            self.progress.trial_ends(trial.number, "FAIL", None, reason)
+            self.mine.append("FAIL")
+            self.reasons.append(reason)
+            raise
+        outcome = reporter.outcome
+        self._record(trial, reporter, outcome.reason)
+        state = "PRUNED" if outcome.pruned else "COMPLETE"
+        run.finish(
+            state,
+            summary=outcome.summary(self.info.metric),
+            tags={"sweeper.reason": outcome.reason, "sweeper.stop": outcome.stop},
+        )
+        value = None if outcome.best is None else outcome.best.value
+        self.progress.trial_ends(
+            trial.number, state, value if state == "COMPLETE" else None, outcome.reason
+        )
+        self.mine.append(state)
+        if outcome.pruned:
+            raise optuna.TrialPruned(outcome.reason)
+        assert outcome.best is not None
+        return outcome.best.value
+
+    def _record(self, trial: optuna.Trial, reporter: TrialReporter, reason: str) -> None:
+        outcome = reporter.outcome
+        if reporter.plan is not None:
+            trial.set_user_attr("plan", asdict(reporter.plan))
+        trial.set_user_attr("best", outcome.summary(self.info.metric))
+        trial.set_user_attr("reason", reason)
+        trial.set_user_attr(
+            "evals",
+            [
+                {
+                    "index": e.index,
+                    "step": e.step,
+                    "epoch": round(e.epoch, 4),
+                    "val_loss": e.val_loss,
+                    "value": e.value,
+                    **e.metrics,
+                }
+                for e in outcome.evaluations
+            ],
+        )
+
+    def stop_reason(self) -> str | None:
+        """Why no further trial should start in this process, or ``None`` to go on."""
+        counts = count_trials(self.study)
+        n = self.checked.sweep.n_trials
+        if counts.finished >= n:
+            return f"the study has its {n} trials"
+        if counts.finished + counts.running >= n:
+            return f"the remaining {counts.running} trial(s) are running in other workers"
+        failed = self.mine.count("FAIL")
+        if len(self.mine) >= 4 and failed / len(self.mine) > self.checked.sweep.max_failure_rate:
+            common, times = Counter(self.reasons).most_common(1)[0]
+            return (
+                f"{failed} of {len(self.mine)} trials failed here (sweep.max_failure_rate="
+                f"{self.checked.sweep.max_failure_rate}); most common: {common!r} x{times}"
+            )
+        return None
+
+
+def new_reporter(
+    settings: TrainSettings,
+    *,
+    monitor: str,
+    direction: str,
+    prune: PruneHook | None = None,
+    curves: CurveSink | None = None,
+    watcher: Watcher | None = None,
+) -> TrialReporter:
+    """The reporter of one training run with ``settings`` (early stopping, divergence...)."""
+    return TrialReporter(
+        monitor=monitor,
+        direction=direction,
+        patience=settings.patience,
+        min_delta=settings.min_delta,
+        evals_per_epoch=settings.evals_per_epoch,
+        divergence_factor=settings.divergence_factor,
+        prune=prune,
+        curves=curves,
+        watcher=watcher,
+    )
+
+
+def train_once(
+    objective: Objective, settings: TrainSettings, reporter: TrialReporter, *, device: str
+) -> TrialReporter:
+    """Train once with ``settings``; a non-finite loss ends it as recorded in the reporter.
+
+    The one training path: sweep trials, recommendation seeds and confirmations, and
+    ``python -m sweeper.train`` all go through it.
+    """
+    try:
+        objective.train(settings, reporter, device=device)
+    except NonFiniteLossError as err:
+        reporter.non_finite(err.step)
+    return reporter
+
+
+def _report(trial: optuna.Trial, value: float, index: int, last: bool) -> bool:
+    trial.report(value, index)
+    return not last and trial.should_prune()  # no need to ask at the end (see TrialReporter)
+
+
+def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
+    """Run the sweep ``cfg`` describes; returns the study's best value (``None`` if none).
+
+    Raises:
+        SweeperError: bad input, before any training (the entry point prints it on one line).
+        Interrupted: SIGINT/SIGTERM; the running trial is recorded and the study resumable.
+    """
+    import optuna
+
+    checked = check(cfg)
+    cfg_plain = checked.cfg
+    install_log_filter()
+    # Optuna's own log lines repeat ours; its experimental-feature warnings are about options
+    # (heartbeats, grouped TPE) sweeper turns on deliberately.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    storage_cfg = cfg_plain["storage"]
+    register_url(str(storage_cfg.get("url") or ""))
+    register_url(str(cfg_plain["tracking"].get("uri") or ""))
+    checked.results_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = run_dir_for(checked.results_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # A redacted copy of the resolved config (Hydra's own .hydra/ copy is switched off).
+    import yaml
+
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(redact_obj(cfg_plain), sort_keys=False))
+
+    # Connect first: an unreachable database or server fails now, not after the first trial.
+    storage, stale = open_storage(storage_cfg)
+    tracking_cfg = cfg_plain["tracking"]
+    tracker = None
+    if tracking_cfg.get("enabled", True):
+        tracker = Tracker(
+            uri=str(tracking_cfg["uri"]),
+            experiment=str(tracking_cfg.get("experiment") or cfg_plain.get("experiment_name")),
+            artifact_location=tracking_cfg.get("artifact_location"),
+            study_name=checked.sweep.study_name,
+            storage_id=storage_identity(storage_cfg),
+        )
+
+    # Data and model, once per sweep.
+    objective = make_objective(cfg_plain)
+    info = objective.prepare()
+    monitor = "val_loss" if checked.sweep.objective == "val_loss" else info.metric
+    direction: Literal["minimize", "maximize"] = (
+        "minimize" if monitor == "val_loss" or monitor.endswith("loss") else "maximize"
+    )
+    fingerprint = {
+        "search_space": json.dumps(cfg_plain.get("search_space") or {}, sort_keys=True),
+        "train": json.dumps(checked.train.as_params(), sort_keys=True),
+        "data": json.dumps(
+            {
+                "task": info.task,
+                "source": info.source,
+                "num_train": info.num_train,
+                "num_eval": info.num_eval,
+                "validation": cfg_plain["data"].get("validation"),
+                "max_seq_length": cfg_plain["data"].get("max_seq_length"),
+            },
+            sort_keys=True,
+        ),
+        "model": json.dumps(cfg_plain["model"], sort_keys=True),
+        "objective": f"{cfg_plain.get('objective')}:{monitor}",
+    }
+    seed = int(cfg_plain["seed"])
+    study = open_study(
+        name=checked.sweep.study_name,
+        storage=storage,
+        direction=direction,
+        sampler=build_sampler(cfg_plain["sampler"], seed=seed, space=checked.space),
+        pruner=build_pruner(cfg_plain["pruner"]),
+        fingerprint=fingerprint,
+    )
+    if not study.get_trials(deepcopy=False):
+        for params in checked.sweep.enqueue:
+            study.enqueue_trial(params, skip_if_exists=True)
+    study.set_user_attr("data_source", info.source)
+    study.set_user_attr(
+        "task_info",
+        {
+            "task": info.task,
+            "source": info.source,
+            "origin": info.origin,
+            "metric": info.metric,
+            "monitor": monitor,
+            "num_train": info.num_train,
+            "num_eval": info.num_eval,
+            "model": info.model,
+        },
+    )
+    if tracker is not None:
+        tracker.attach(
+            tags={
+                "sweeper.task": info.task,
+                "sweeper.data_source": info.source,
+                "sweeper.model": info.model,
+                "sweeper.sampler": cfg_plain["sampler"].get("_target_", ""),
+                "sweeper.pruner": cfg_plain["pruner"].get("_target_", ""),
+                "sweeper.storage_kind": storage_cfg.get("kind"),
+                "sweeper.n_trials": checked.sweep.n_trials,
+                "sweeper.objective": f"{direction} {monitor}",
+                "sweeper.optuna_storage": storage_identity(storage_cfg),
+            },
+            params={
+                **flatten("train", checked.train.as_params()),
+                **flatten("data", {k: v for k, v in cfg_plain["data"].items() if k != "builtin"}),
+                **flatten("model", cfg_plain["model"]),
+                **flatten("sampler", cfg_plain["sampler"]),
+                **flatten("pruner", cfg_plain["pruner"]),
+                "sweep.objective": monitor,
+                "seed": seed,
+                "data.source_resolved": info.source,
+            },
+        )
+        tracker.log_text((run_dir / "config.yaml").read_text(), "config.yaml")
+        study.set_user_attr("mlflow_parent_run_id", tracker.parent_run_id)
+        if stale is not None:
+
+            def close_stale(_study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+                tracker.close_open_runs({frozen.number: ("FAIL", "worker stopped (no heartbeat)")})
+
+            stale.hook = close_stale
+
+    counts = count_trials(study)
+    from sweeper.summary import announce
+
+    announce(
+        checked=checked,
+        info=info,
+        study=study,
+        tracker=tracker,
+        counts=counts,
+        storage=storage_identity(storage_cfg),
+        monitor=monitor,
+        direction=direction,
+    )
+    device = resolve_device(str(cfg_plain.get("device", "auto")))
+    progress = Progress(
+        n_trials=checked.sweep.n_trials,
+        finished=counts.finished,
+        monitor=monitor,
+        quiet=bool(cfg_plain.get("quiet")),
+    )
+    sweep = Sweep(
+        checked=checked,
+        objective=objective,
+        info=info,
+        study=study,
+        tracker=tracker,
+        progress=progress,
+        device=device,
+        monitor=monitor,
+        direction=direction,
+    )
+    started = time.monotonic()
+    stop = ""
+    try:
+        with signals_interrupt():
+            while True:
+                fail_stale_trials(study)
+                reason = sweep.stop_reason()
+                if (
+                    reason is None
+                    and checked.sweep.timeout_s is not None
+                    and (time.monotonic() - started > checked.sweep.timeout_s)
+                ):
+                    reason = f"sweep.timeout_s={checked.sweep.timeout_s} passed"
+                if reason is not None:
+                    stop = reason
+                    break
+                study.optimize(sweep.trial, n_trials=1, catch=(Exception,), gc_after_trial=True)
+    except KeyboardInterrupt as err:
+        progress.close()
+        signame = err.signame if isinstance(err, Interrupted) else "SIGINT"
+        counts = count_trials(study)
+        if tracker is not None:
+            tracker.finish_study(
+                files=[], tags={"sweeper.finished": counts.finished}, status="KILLED"
+            )
+        log.error(
+            "interrupted by %s: study %r has %d/%d finished trials; run the same command again "
+            "to resume.",
+            signame,
+            checked.sweep.study_name,
+            counts.finished,
+            checked.sweep.n_trials,
+        )
+        raise
+    finally:
+        progress.close()
+
+    from sweeper.summary import finish
+
+    return finish(
+        sweep=sweep,
+        run_dir=run_dir,
+        stop=stop,
+        storage=storage_identity(storage_cfg),
+        started=started,
+    )
+
+
+def best_value(study: optuna.Study) -> float | None:
+    try:
+        value = study.best_value
+    except ValueError:
+        return None
+    return None if value is None or math.isnan(value) else float(value)
+
+
+__all__ = ["Interrupted", "SweeperError", "check", "run"]

@@ -1,0 +1,294 @@
+"""The search space: YAML entries -> a validated :class:`SearchSpace` -> sampled params.
+
+Pure: sampling goes through the :class:`Suggest` protocol (which ``optuna.Trial`` satisfies), so
+this module never imports Optuna. One entry per hyperparameter, keyed by the train setting it
+sets (dotted for scheduler parameters), sampled in the order written::
+
+    lr:           {type: float, low: 1.0e-5, high: 3.0e-4, log: true}
+    num_epochs:   {type: int, low: 1, high: 4}
+    scheduler:    {type: categorical, choices: [linear, cosine, step]}
+    scheduler_kwargs:
+      gamma: {type: float, low: 0.3, high: 0.9, when: {scheduler: [step]}}  # only with step
+
+An entry set to ``null`` is not searched (the train value is used).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sweeper.errors import ConfigError
+from sweeper.settings import RULES, Range, check_value
+
+TYPES = ("float", "int", "categorical")
+_FIELDS = {
+    "float": {"type", "low", "high", "log", "step", "when"},
+    "int": {"type", "low", "high", "log", "step", "when"},
+    "categorical": {"type", "choices", "when"},
+}
+
+
+class Suggest(Protocol):
+    """What sampling needs from a trial (``optuna.Trial`` has exactly these)."""
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float: ...
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int: ...
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamSpec:
+    """One validated search-space entry."""
+
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def active(self, sampled: Mapping[str, Any]) -> bool:
+        """Whether this entry is sampled, given the params drawn before it."""
+        return all(sampled.get(key) in values for key, values in self.when)
+
+    def suggest(self, trial: Suggest) -> Any:
+        if self.type == "categorical":
+            return trial.suggest_categorical(self.name, list(self.choices))
+        assert self.low is not None
+        assert self.high is not None
+        if self.type == "int":
+            return trial.suggest_int(
+                self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+            )
+        return trial.suggest_float(
+            self.name, float(self.low), float(self.high), step=self.step, log=self.log
+        )
+
+    def describe(self) -> str:
+        """The allowed values, for messages."""
+        if self.type == "categorical":
+            return f"one of {list(self.choices)}"
+        return f"in [{self.low}, {self.high}]"
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one this entry can take (for enqueued trials)."""
+        if self.type == "categorical":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        assert self.low is not None
+        assert self.high is not None
+        return bool(self.low <= value <= self.high) and (
+            self.type == "float" or float(value).is_integer()
+        )
+
+    def grid_values(self) -> list[Any]:
+        """Every value of this entry, for the grid sampler."""
+        if self.type == "categorical":
+            return list(self.choices)
+        assert self.low is not None
+        assert self.high is not None
+        if self.type == "float" and self.step is None:
+            raise ConfigError(
+                f"search_space.{self.name}: sampler=grid needs a step on float entries "
+                f"(low={self.low}, high={self.high}) or type: categorical."
+            )
+        step = self.step or 1
+        count = round((self.high - self.low) / step) + 1
+        values = [self.low + i * step for i in range(count)]
+        return [int(v) for v in values] if self.type == "int" else values
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """An ordered, validated search space."""
+
+    params: tuple[ParamSpec, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def entry(self, name: str) -> ParamSpec:
+        return next(p for p in self.params if p.name == name)
+
+    def sample(self, trial: Suggest) -> dict[str, Any]:
+        """Draw one value per active entry, in order; a plain dict keyed by train setting."""
+        sampled: dict[str, Any] = {}
+        for spec in self.params:
+            if spec.active(sampled):
+                sampled[spec.name] = spec.suggest(trial)
+        return sampled
+
+    def grid(self) -> dict[str, list[Any]]:
+        """The grid sampler's search space (unconditional entries only)."""
+        conditional = [p.name for p in self.params if p.when]
+        if conditional:
+            raise ConfigError(
+                f"search_space.{conditional[0]}: sampler=grid cannot run conditional entries "
+                "(when:); drop the condition or use another sampler."
+            )
+        return {p.name: p.grid_values() for p in self.params}
+
+
+def _number(where: str, field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}.{field} must be a finite number but got {value!r}.")
+    return value
+
+
+def _parse_entry(name: str, raw: Any, earlier: Mapping[str, ParamSpec]) -> ParamSpec:
+    where = f"search_space.{name}"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"{where} must be a mapping like {{type: float, low: ..., high: ...}} but got {raw!r}."
+        )
+    if name not in RULES:
+        raise ConfigError(f"{where}: {name!r} is not a training setting; allowed: {sorted(RULES)}.")
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise ConfigError(f"{where}.type must be one of {list(TYPES)} but got {kind!r}.")
+    unknown = sorted(set(raw) - _FIELDS[kind])
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {unknown[0]!r} for type {kind}; allowed: "
+            f"{sorted(_FIELDS[kind])}."
+        )
+    when = _parse_when(where, raw.get("when"), earlier)
+    rule = RULES[name]
+    if kind == "categorical":
+        choices = raw.get("choices")
+        if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
+            raise ConfigError(f"{where}.choices must be a non-empty list but got {choices!r}.")
+        if len(choices) == 0:
+            raise ConfigError(f"{where}.choices must be a non-empty list but got [].")
+        seen: list[Any] = []
+        for choice in choices:
+            if isinstance(choice, Mapping | list):
+                raise ConfigError(
+                    f"{where}.choices must hold plain values (str, number, bool, null) "
+                    f"but got {choice!r}."
+                )
+            if choice in seen:
+                raise ConfigError(
+                    f"{where}.choices must not repeat a value but got {choice!r} twice."
+                )
+            seen.append(choice)
+            check_value(name, choice, where=f"{where}.choices")
+        return ParamSpec(name=name, type=kind, choices=tuple(choices), when=when)
+
+    low = _number(where, "low", raw.get("low"))
+    high = _number(where, "high", raw.get("high"))
+    log = raw.get("log", False)
+    step = raw.get("step")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{where}.log must be true or false but got {log!r}.")
+    if low > high:
+        raise ConfigError(f"{where}: low must be <= high but got low={low}, high={high}.")
+    if log and low <= 0:
+        raise ConfigError(f"{where}: log scale needs low > 0 but got low={low}.")
+    if isinstance(rule, Range) and rule.integer and kind == "float":
+        raise ConfigError(f"{where}.type must be int for an integer setting but got float.")
+    if kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
+        raise ConfigError(f"{where}: int bounds must be integers but got low={low}, high={high}.")
+    if step is not None:
+        step = _number(where, "step", step)
+        if step <= 0:
+            raise ConfigError(f"{where}.step must be > 0 but got {step}.")
+        if log:
+            raise ConfigError(f"{where}: step and log cannot be combined (got step={step}).")
+        if kind == "int" and not float(step).is_integer():
+            raise ConfigError(f"{where}.step must be an integer for type int but got {step}.")
+        span = (high - low) / step
+        if abs(span - round(span)) > 1e-9 * max(1.0, abs(span)):
+            raise ConfigError(
+                f"{where}.step must divide high - low ({high} - {low}) but got {step}."
+            )
+    for field, value in (("low", low), ("high", high)):
+        check_value(name, value, where=f"{where}.{field}")
+    if kind == "int":
+        low, high = int(low), int(high)
+        step = None if step is None else int(step)
+    return ParamSpec(name=name, type=kind, low=low, high=high, log=log, step=step, when=when)
+
+
+def _parse_when(
+    where: str, raw: Any, earlier: Mapping[str, ParamSpec]
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(
+            f"{where}.when must be a mapping like {{scheduler: [step]}} but got {raw!r}."
+        )
+    conditions = []
+    for key, values in raw.items():
+        parent = earlier.get(key)
+        if parent is None or parent.type != "categorical":
+            raise ConfigError(
+                f"{where}.when: {key!r} must be a categorical entry listed before it; "
+                f"earlier categorical entries: {_categorical(earlier)}."
+            )
+        values = (
+            tuple(values)
+            if isinstance(values, Sequence) and not isinstance(values, str)
+            else (values,)
+        )
+        for value in values:
+            if value not in parent.choices:
+                raise ConfigError(
+                    f"{where}.when.{key} must use choices of search_space.{key} "
+                    f"{list(parent.choices)} but got {value!r}."
+                )
+        conditions.append((str(key), values))
+    return tuple(conditions)
+
+
+def _categorical(specs: Mapping[str, ParamSpec]) -> list[str]:
+    return [p.name for p in specs.values() if p.type == "categorical"]
+
+
+def parse_space(raw: Mapping[str, Any] | None) -> SearchSpace:
+    """Validate a ``search_space`` mapping; raise :class:`ConfigError` naming the bad entry.
+
+    Args:
+        raw: The plain (resolved) ``search_space`` config node.
+
+    Returns:
+        The ordered :class:`SearchSpace`.
+    """
+    if raw is None:
+        return SearchSpace(())
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"search_space must be a mapping of entries but got {raw!r}.")
+    specs: dict[str, ParamSpec] = {}
+    for name, entry in _entries(raw):
+        if entry is not None:
+            specs[name] = _parse_entry(name, entry, specs)
+    return SearchSpace(tuple(specs.values()))
+
+
+def _entries(raw: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Entries in order; ``scheduler_kwargs: {gamma: {...}}`` nests as ``scheduler_kwargs.gamma``.
+
+    Nesting (rather than a dotted YAML key) keeps command-line overrides such as
+    ``search_space.scheduler_kwargs.gamma.high=0.9`` working.
+    """
+    out: list[tuple[str, Any]] = []
+    for name, entry in raw.items():
+        if name == "scheduler_kwargs" and isinstance(entry, Mapping) and "type" not in entry:
+            out.extend((f"scheduler_kwargs.{sub}", value) for sub, value in entry.items())
+        else:
+            out.append((str(name), entry))
+    return out

@@ -1,0 +1,436 @@
+"""Optuna plumbing: storage, sampler, pruner, heartbeats and resuming a study.
+
+Every worker runs the same command against one storage; Optuna's storage is the only
+coordinator. Stale trials (a worker killed mid-trial) are found by Optuna's heartbeat mechanism
+(RDB storages natively; the journal file through :class:`HeartbeatJournalStorage`) and retried
+with their parameters by ``RetryHeartbeatStaleTrialCallback``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from sweeper.errors import ConfigError, StorageError, StudyError
+from sweeper.secrets import redact, register_url
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial, TrialState
+
+    from sweeper.space import SearchSpace
+
+log = logging.getLogger(__name__)
+
+STORAGE_KINDS = ("sqlite", "journal", "postgres", "memory")
+HEARTBEAT_ATTR = "sweeper:heartbeat"
+# Called with (study, stale trial) after a stale trial is failed; set by the run (to close the
+# trial's MLflow run) before the first trial starts.
+StaleHook = Callable[["optuna.Study", "FrozenTrial"], None]
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+def _make_heartbeat_journal(base: type) -> type:
+    """A JournalStorage that also implements Optuna's heartbeat interface.
+
+    Optuna's own machinery then runs it: a heartbeat thread per trial writes a timestamp into
+    the trial's system attributes, and ``fail_stale_trials`` fails RUNNING trials whose newest
+    timestamp is older than ``grace_period`` and calls the stale-trial callback.
+    """
+    from optuna.storages._heartbeat import BaseHeartbeat
+    from optuna.trial import TrialState
+
+    class HeartbeatJournalStorage(base, BaseHeartbeat):  # type: ignore[misc]
+        def __init__(
+            self,
+            backend: Any,
+            *,
+            heartbeat_interval: int,
+            grace_period: int,
+            stale_callback: StaleHook | None,
+        ) -> None:
+            super().__init__(backend)
+            self._heartbeat_interval = heartbeat_interval
+            self._grace_period = grace_period
+            self._stale_callback = stale_callback
+
+        def record_heartbeat(self, trial_id: int) -> None:
+            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
+
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            now = time.time()
+            stale = []
+            for trial in self.get_all_trials(
+                study_id, deepcopy=False, states=(TrialState.RUNNING,)
+            ):
+                beat = trial.system_attrs.get(HEARTBEAT_ATTR)
+                if beat is None and trial.datetime_start is not None:
+                    beat = trial.datetime_start.timestamp()
+                if beat is not None and now - float(beat) > self._grace_period:
+                    stale.append(trial._trial_id)
+            return stale
+
+        def get_heartbeat_interval(self) -> int | None:
+            return self._heartbeat_interval
+
+        def get_heartbeat_stale_trial_callback(self) -> StaleHook | None:
+            return self._stale_callback
+
+    return HeartbeatJournalStorage
+
+
+def storage_identity(cfg: Mapping[str, Any]) -> str:
+    """A printable, password-free name of the configured storage."""
+    kind = cfg.get("kind")
+    if kind == "journal":
+        return f"journal:{cfg.get('path')}"
+    if kind == "memory":
+        return "memory"
+    return redact(str(cfg.get("url")))
+
+
+def check_storage_config(cfg: Mapping[str, Any]) -> None:
+    """Check the storage config before anything connects."""
+    kind = cfg.get("kind")
+    if kind not in STORAGE_KINDS:
+        raise ConfigError(f"storage.kind must be one of {list(STORAGE_KINDS)} but got {kind!r}.")
+    if kind in ("sqlite", "postgres") and not cfg.get("url"):
+        hint = (
+            " (export SWEEPER_STORAGE_URL=postgresql+psycopg://USER:PASSWORD@HOST/DB)"
+            if kind == "postgres"
+            else ""
+        )
+        raise ConfigError(f"storage.url must be set for storage={kind} but got null{hint}.")
+    if kind == "journal" and not cfg.get("path"):
+        raise ConfigError("storage.path must be set for storage=journal but got null.")
+    for key in ("heartbeat_interval", "grace_period"):
+        value = cfg.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ConfigError(
+                f"storage.{key} must be an integer >= 1 (seconds) or null but got {value!r}."
+            )
+    interval, grace = cfg.get("heartbeat_interval"), cfg.get("grace_period")
+    if interval and grace and grace <= interval:
+        raise ConfigError(
+            f"storage.grace_period must exceed storage.heartbeat_interval ({interval}) "
+            f"but got {grace}."
+        )
+    retry = cfg.get("max_retry")
+    if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int) or retry < 0):
+        raise ConfigError(f"storage.max_retry must be an integer >= 0 or null but got {retry!r}.")
+    url = str(cfg.get("url") or "")
+    if kind == "sqlite" and not url.startswith("sqlite:"):
+        raise ConfigError(
+            f"storage.url must start with sqlite: for storage=sqlite but got {redact(url)!r}."
+        )
+    if kind == "postgres" and not url.startswith("postgresql"):
+        raise ConfigError(
+            f"storage.url must start with postgresql for storage=postgres but got {redact(url)!r}."
+        )
+
+
+class _StaleRetry:
+    """Runs the run's stale hook (close MLflow runs), then Optuna's retry callback."""
+
+    def __init__(self, max_retry: int | None) -> None:
+        from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+        self.retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        self.hook: StaleHook | None = None
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        log.warning(
+            "trial %d: its worker stopped sending heartbeats; marked failed, retrying", trial.number
+        )
+        if self.hook is not None:
+            self.hook(study, trial)
+        self.retry(study, trial)
+
+
+def open_storage(cfg: Mapping[str, Any]) -> tuple[optuna.storages.BaseStorage, _StaleRetry | None]:
+    """Connect to the configured storage now, failing fast with a password-free message.
+
+    Returns:
+        The storage and its stale-trial callback (``None`` where heartbeats are off).
+    """
+    import optuna
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    check_storage_config(cfg)
+    kind = cfg["kind"]
+    if kind == "memory":
+        return optuna.storages.InMemoryStorage(), None
+    interval, grace = cfg.get("heartbeat_interval"), cfg.get("grace_period")
+    stale = _StaleRetry(cfg.get("max_retry")) if interval else None
+    try:
+        if kind == "journal":
+            from pathlib import Path
+
+            path = Path(str(cfg["path"]))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            backend = JournalFileBackend(str(path))
+            if interval:
+                cls = _make_heartbeat_journal(JournalStorage)
+                return cls(
+                    backend,
+                    heartbeat_interval=interval,
+                    grace_period=grace or 2 * interval,
+                    stale_callback=stale,
+                ), stale
+            return JournalStorage(backend), None
+        url = str(cfg["url"])
+        register_url(url)
+        engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if kind == "sqlite":
+            from pathlib import Path
+
+            db = url.split("sqlite:///", 1)[-1]
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            # Several processes may share the file: wait for its lock instead of failing.
+            engine_kwargs["connect_args"] = {"timeout": 60}
+        else:
+            engine_kwargs["connect_args"] = {"connect_timeout": 10}
+        storage = RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=interval,
+            grace_period=grace,
+            heartbeat_stale_trial_callback=stale,
+        )
+        return storage, stale
+    except StorageError:
+        raise
+    except Exception as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StorageError(
+            f"storage={kind}: cannot open {storage_identity(cfg)} ({redact(detail)})."
+        ) from None
+
+
+# ----------------------------------------------------------------------------- sampler
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number``: distinct per trial, equal across runs."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _per_trial_sampler_class() -> type:
+    from optuna.samplers import BaseSampler
+
+    class TrialSeededSampler(BaseSampler):
+        """Delegates each trial to a fresh sampler seeded by :func:`trial_seed`.
+
+        Optuna's samplers keep their random state in the process, so a seeded sampler repeats
+        its first draws on every re-run of a study and on every parallel worker. Seeding per
+        trial number (unique in the storage) makes draws reproducible and never repeated; the
+        samplers used this way keep their real state in the storage, not the process.
+        """
+
+        def __init__(self, make: Callable[[int], BaseSampler], seed: int) -> None:
+            self._make = make
+            self._seed = seed
+            self._samplers: dict[int, BaseSampler] = {}
+            self._default = make(seed)
+
+        def __str__(self) -> str:
+            return f"{type(self._default).__name__}(seed per trial from {self._seed})"
+
+        def _for(self, trial: FrozenTrial) -> BaseSampler:
+            return self._samplers.get(trial.number, self._default)
+
+        def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+            sampler = self._make(trial_seed(self._seed, trial.number))
+            self._samplers[trial.number] = sampler
+            sampler.before_trial(study, trial)
+
+        def infer_relative_search_space(
+            self, study: optuna.Study, trial: FrozenTrial
+        ) -> dict[str, BaseDistribution]:
+            return self._for(trial).infer_relative_search_space(study, trial)
+
+        def sample_relative(
+            self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+        ) -> dict[str, Any]:
+            return self._for(trial).sample_relative(study, trial, search_space)
+
+        def sample_independent(
+            self,
+            study: optuna.Study,
+            trial: FrozenTrial,
+            param_name: str,
+            param_distribution: BaseDistribution,
+        ) -> Any:
+            return self._for(trial).sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(
+            self,
+            study: optuna.Study,
+            trial: FrozenTrial,
+            state: TrialState,
+            values: Sequence[float] | None,
+        ) -> None:
+            self._for(trial).after_trial(study, trial, state, values)
+            self._samplers.pop(trial.number, None)
+
+        def reseed_rng(self) -> None:
+            pass  # seeds come from trial numbers
+
+    return TrialSeededSampler
+
+
+# Samplers whose draws follow a sequence over trials rather than a random state: seeded once.
+_SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler",)
+
+
+def build_sampler(
+    cfg: Mapping[str, Any], *, seed: int, space: SearchSpace
+) -> optuna.samplers.BaseSampler:
+    """The configured sampler (``_target_`` + arguments), seeded per trial from ``seed``."""
+    from hydra.utils import instantiate
+
+    target = str(cfg.get("_target_", ""))
+    kwargs = {k: v for k, v in cfg.items() if k != "seed"}
+    if target.endswith("GridSampler"):
+        kwargs["search_space"] = space.grid()
+
+    def make(sampler_seed: int) -> Any:
+        try:
+            return instantiate(kwargs, seed=sampler_seed)
+        except Exception as err:
+            cause = err.__cause__ or err
+            raise ConfigError(f"sampler ({target}): {cause}.") from None
+
+    if target in _SEQUENCE_SAMPLERS:
+        return make(seed)  # type: ignore[no-any-return]
+    sampler: optuna.samplers.BaseSampler = _per_trial_sampler_class()(make, seed)
+    return sampler
+
+
+def build_pruner(cfg: Mapping[str, Any]) -> optuna.pruners.BasePruner:
+    """The configured pruner (``_target_`` + arguments); its steps are evaluation indices."""
+    from hydra.utils import instantiate
+
+    try:
+        pruner: optuna.pruners.BasePruner = instantiate(dict(cfg))
+    except Exception as err:
+        cause = err.__cause__ or err
+        raise ConfigError(f"pruner ({cfg.get('_target_')}): {cause}.") from None
+    return pruner
+
+
+# ----------------------------------------------------------------------------- the study
+
+
+def open_study(
+    *,
+    name: str,
+    storage: optuna.storages.BaseStorage,
+    direction: Literal["minimize", "maximize"],
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    fingerprint: Mapping[str, Any],
+) -> optuna.Study:
+    """Create the study, or load it to resume: same name, same storage, same settings.
+
+    Args:
+        fingerprint: What defines the study (search space, fixed training settings, data,
+            model, objective); a study created with different values is refused, naming the
+            first differing key, so results never mix.
+    """
+    import optuna
+
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    if study.direction.name.lower() != direction:
+        raise StudyError(
+            f"study {name!r} optimizes {study.direction.name.lower()} but sweep.objective asks to "
+            f"{direction}; choose another sweep.study_name."
+        )
+    recorded = study.user_attrs.get("fingerprint")
+    if recorded is None:
+        study.set_user_attr("fingerprint", dict(fingerprint))
+    else:
+        changed = sorted(
+            k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k)
+        )
+        if changed:
+            key = changed[0]
+            raise StudyError(
+                f"study {name!r} was run with {key}={recorded.get(key)!r} but this config has "
+                f"{fingerprint.get(key)!r}; run it unchanged to resume, or set a new "
+                "sweep.study_name."
+            )
+    return study
+
+
+@dataclass(frozen=True)
+class Counts:
+    complete: int
+    pruned: int
+    failed: int
+    running: int
+    waiting: int
+
+    @property
+    def finished(self) -> int:
+        """Trials that count towards ``sweep.n_trials``."""
+        return self.complete + self.pruned
+
+
+def count_trials(study: optuna.Study) -> Counts:
+    from optuna.trial import TrialState
+
+    states = Counter(t.state for t in study.get_trials(deepcopy=False))
+    return Counts(
+        complete=states[TrialState.COMPLETE],
+        pruned=states[TrialState.PRUNED],
+        failed=states[TrialState.FAIL],
+        running=states[TrialState.RUNNING],
+        waiting=states[TrialState.WAITING],
+    )
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail (and queue for retry) trials whose worker stopped sending heartbeats."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def load_existing_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """An existing study, or :class:`StudyError` listing the studies that do exist."""
+    import optuna
+
+    names = [
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]
+    if name not in names:
+        raise StudyError(
+            f"sweep.study_name={name!r}: no such study in this storage; it has "
+            f"{sorted(names) or 'no studies'}."
+        )
+    return optuna.load_study(study_name=name, storage=storage)

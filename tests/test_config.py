@@ -1,0 +1,156 @@
+"""Every config group option composes and checks; the command line works as documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweeper.__main__ import main
+from sweeper.config import CONF_DIR, compose, group_options, resolve
+from sweeper.errors import ConfigError
+from sweeper.run import check
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP_OPTIONS = [
+    (group, option)
+    for group in (
+        "data",
+        "model",
+        "train",
+        "search_space",
+        "sampler",
+        "pruner",
+        "storage",
+        "tracking",
+    )
+    for option in group_options(group)
+]
+
+
+@pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS)
+def test_every_group_option_composes_and_checks(
+    group: str, option: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SWEEPER_STORAGE_URL", "postgresql+psycopg://u:secret@localhost/db")
+    overrides = ["+experiment=glue", f"{group}={option}", f"results_dir={tmp_path}"]
+    if option == "grid":
+        # Grid needs enumerable entries: swap lr for a categorical one, give warmup a step.
+        overrides += [
+            "~search_space.lr",
+            "+search_space.lr={type: categorical, choices: [1.0e-4, 3.0e-4]}",
+            "+search_space.warmup_ratio.step=0.05",
+        ]
+    checked = check(compose(overrides))
+    assert checked.cfg[group] is not None
+    assert checked.results_dir == tmp_path
+
+
+def test_experiment_glue_is_a_delta_over_the_defaults() -> None:
+    base = resolve(compose([]))
+    glue = resolve(compose(["+experiment=glue"]))
+    assert glue["experiment_name"] == "glue" and base["experiment_name"] == "default"
+    assert glue["sweep"]["study_name"] == "glue-sst2"
+    assert glue["data"]["max_train_samples"] == 8000 and base["data"]["max_train_samples"] is None
+    header = (CONF_DIR / "experiment" / "glue.yaml").read_text().splitlines()
+    assert header[0] == "# @package _global_"
+    assert any("python -m sweeper +experiment=glue" in line for line in header[:5])
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "value"),
+    [
+        ("sweep.n_trials=30", ("sweep", "n_trials"), 30),
+        ("search_space.lr.high=1e-4", ("search_space", "lr", "high"), 1e-4),
+        ("data.task=mrpc", ("sweep", "study_name"), "glue-mrpc"),
+        ("pruner=hyperband", ("pruner", "_target_"), "optuna.pruners.HyperbandPruner"),
+        ("sweep.study_name=mine", ("sweep", "study_name"), "mine"),
+        ("train.scheduler_kwargs.gamma=0.3", ("train", "scheduler_kwargs", "gamma"), 0.3),
+    ],
+)
+def test_command_line_overrides(override: str, path: tuple[str, ...], value: object) -> None:
+    node = resolve(compose(["+experiment=glue", override]))
+    for key in path:
+        node = node[key]
+    assert node == value
+
+
+def test_adding_a_search_space_entry_from_the_command_line() -> None:
+    checked = check(
+        compose(
+            ["+experiment=glue", "+search_space.weight_decay={type: float, low: 0.0, high: 0.1}"]
+        )
+    )
+    assert checked.space.names[-1] == "weight_decay"
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("sweep.n_trials=0", "sweep.n_trials must be an integer >= 1 but got 0"),
+        (
+            "train.evals_per_epoch=0",
+            r"train.evals_per_epoch must be an integer in \[1, inf\] but got 0",
+        ),
+        ("train.patience=-1", "train.patience must be"),
+        ("train.batch_size=0", "train.batch_size must be"),
+        ("train.warmup_ratio=1.5", r"train.warmup_ratio must be a number in \[0, 1\) but got 1.5"),
+        ("train.scheduler=cosine_typo", "train.scheduler must be one of"),
+        ("data.task=sst3", "data.task must be one of"),
+        ("data.source=ftp", "data.source must be one of"),
+        ("sweep.objective=accuracy", r"sweep.objective must be one of \['val_loss', 'metric'\]"),
+        ("device=tpu", "device must be"),
+        ("pruner.n_startup_trials=-1", "pruner"),
+        (
+            "+train.learning_rate=1e-4",
+            "train.learning_rate: 'learning_rate' is not a training setting",
+        ),
+    ],
+)
+def test_bad_config_values(override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        check(compose(["+experiment=glue", override]))
+
+
+def test_unknown_group_option_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["+experiment=glue", "pruner=medain"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pruner=medain: no such option; pruner options are ['hyperband', 'median'" in err
+
+
+def test_bad_value_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["+experiment=glue", "sweep.n_trials=0", f"results_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: sweep.n_trials must be an integer >= 1 but got 0.\n"
+    assert not (tmp_path / "optuna.db").exists()  # nothing was opened, let alone trained
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sweeper", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cfg_job_and_help_run_without_training() -> None:
+    job = _cli("+experiment=glue", "--cfg", "job")
+    assert job.returncode == 0, job.stderr
+    assert "experiment_name: glue" in job.stdout and "search_space:" in job.stdout
+    helped = _cli("--help")
+    assert helped.returncode == 0
+    for text in (
+        "pruner: hyperband, median",
+        "data.task=mrpc",
+        "search_space.lr.high",
+        "pruner=hyperband",
+    ):
+        assert text in helped.stdout

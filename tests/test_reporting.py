@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from sweeper.objective import Decision
+from sweeper.reporting import EarlyStopping, TrialReporter
+from sweeper.schedule import plan_steps
+
+
+@pytest.mark.parametrize(
+    ("patience", "min_delta", "direction", "values", "stops_after"),
+    [
+        (2, 0.0, "minimize", [1.0, 0.9, 0.95, 0.96], 4),
+        (2, 0.0, "minimize", [1.0, 0.9, 0.95, 0.85, 0.86, 0.87], 6),
+        (1, 0.0, "minimize", [1.0, 1.1], 2),
+        (0, 0.0, "minimize", [1.0, 1.0], 2),  # patience 0: the first non-improvement stops
+        (2, 0.1, "minimize", [1.0, 0.95, 0.92], 3),  # improvements below min_delta do not count
+        (2, 0.0, "maximize", [0.5, 0.6, 0.55, 0.58], 4),
+        (None, 0.0, "minimize", [1.0, 2.0, 3.0, 4.0, 5.0], None),
+    ],
+)
+def test_early_stopping(
+    patience: int | None,
+    min_delta: float,
+    direction: str,
+    values: list[float],
+    stops_after: int | None,
+) -> None:
+    es = EarlyStopping(patience=patience, min_delta=min_delta, direction=direction)
+    stopped = None
+    for i, v in enumerate(values, start=1):
+        es.improved(v)
+        if es.should_stop:
+            stopped = i
+            break
+    assert stopped == stops_after
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"patience": -1}, "patience"),
+        ({"min_delta": -0.1}, "min_delta"),
+        ({"direction": "up"}, "direction"),
+    ],
+)
+def test_early_stopping_rejects_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"patience": 1, "min_delta": 0.0, "direction": "minimize", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        EarlyStopping(**args)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.points: list[tuple[str, float, int]] = []
+        self.flushed = 0
+        self.params: dict[str, Any] = {}
+
+    def add(self, key: str, value: float, step: int) -> None:
+        self.points.append((key, value, step))
+
+    def flush(self) -> None:
+        self.flushed += 1
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.params.update(params)
+
+
+def _run(
+    reporter: TrialReporter, losses: list[float], *, train_loss: float = 0.7
+) -> list[Decision]:
+    # 10 steps per epoch, 2 evaluations per epoch, 3 epochs: evaluations at 5, 10, ..., 30.
+    plan = plan_steps(num_examples=100, batch_size=10, num_epochs=3)
+    reporter.start(plan)
+    decisions = []
+    steps = plan.eval_steps(2)
+    for step in range(plan.num_training_steps):
+        reporter.log_lr(step, 1e-3)
+        if step == 0:
+            reporter.log_train_loss(1, train_loss)
+        if step + 1 in steps:
+            i = steps.index(step + 1)
+            d = reporter.evaluate(
+                step=step + 1, val_loss=losses[i], metrics={"accuracy": 1 - losses[i]}
+            )
+            decisions.append(d)
+            if d is not Decision.CONTINUE:
+                break
+    return decisions
+
+
+def test_objective_is_best_not_last_and_best_epoch_is_recorded() -> None:
+    sink = Sink()
+    reporter = TrialReporter(
+        monitor="val_loss", direction="minimize", patience=None, evals_per_epoch=2, curves=sink
+    )
+    decisions = _run(reporter, [0.6, 0.4, 0.3, 0.35, 0.5, 0.55])
+    assert decisions == [Decision.CONTINUE] * 6
+    out = reporter.outcome
+    assert out.best is not None and out.best.value == 0.3 and out.evaluations[-1].value == 0.55
+    assert out.best.step == 15 and out.best.epoch == 1.5 and out.best_epoch_whole == 2
+    summary = out.summary("accuracy")
+    assert summary["best_val_loss"] == 0.3 and summary["best_accuracy"] == pytest.approx(0.7)
+    assert summary["epochs_trained"] == 3.0 and summary["stop"] == "completed"
+    # Curves: one lr point per update (30), val_loss per evaluation, flushed at each evaluation.
+    assert len([p for p in sink.points if p[0] == "lr"]) == 30
+    assert [p[1] for p in sink.points if p[0] == "val_loss"] == [0.6, 0.4, 0.3, 0.35, 0.5, 0.55]
+    assert sink.flushed == 6
+    assert sink.params["num_training_steps"] == 30 and sink.params["schedule_horizon_epochs"] == 3
+
+
+def test_early_stopping_stops_and_keeps_best() -> None:
+    reporter = TrialReporter(
+        monitor="val_loss", direction="minimize", patience=2, evals_per_epoch=2
+    )
+    decisions = _run(reporter, [0.6, 0.4, 0.45, 0.5, 0.2, 0.1])
+    assert decisions == [Decision.CONTINUE, Decision.CONTINUE, Decision.CONTINUE, Decision.STOP]
+    assert reporter.outcome.stop == "early_stopping" and not reporter.outcome.pruned
+    assert reporter.outcome.best is not None and reporter.outcome.best.value == 0.4
+    assert reporter.outcome.epochs_trained == 2.0
+
+
+def test_monitoring_a_metric_maximizes_it() -> None:
+    reporter = TrialReporter(
+        monitor="accuracy", direction="maximize", patience=None, evals_per_epoch=2
+    )
+    _run(reporter, [0.6, 0.4, 0.3, 0.35, 0.5, 0.55])
+    assert reporter.outcome.best is not None
+    assert (
+        reporter.outcome.best.value == pytest.approx(0.7) and reporter.outcome.best.val_loss == 0.3
+    )
+
+
+def test_pruner_decides_but_never_on_the_last_evaluation() -> None:
+    calls: list[tuple[float, int, bool]] = []
+
+    def prune(value: float, index: int, last: bool) -> bool:
+        calls.append((value, index, last))
+        return index == 2
+
+    reporter = TrialReporter(
+        monitor="val_loss", direction="minimize", patience=None, evals_per_epoch=2, prune=prune
+    )
+    assert _run(reporter, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1]) == [Decision.CONTINUE, Decision.PRUNE]
+    assert reporter.outcome.pruned and reporter.outcome.stop == "pruned"
+    assert "pruned at evaluation 2" in reporter.outcome.reason
+    last_only = TrialReporter(
+        monitor="val_loss",
+        direction="minimize",
+        patience=None,
+        evals_per_epoch=2,
+        prune=lambda v, i, last: last,
+    )
+    assert _run(last_only, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1])[-1] is Decision.CONTINUE
+    assert [c[2] for c in calls] == [False, False]  # the first reporter stopped at evaluation 2
+
+
+def test_divergence_is_pruned_at_the_first_evaluation() -> None:
+    reporter = TrialReporter(
+        monitor="val_loss",
+        direction="minimize",
+        patience=5,
+        evals_per_epoch=2,
+        divergence_factor=3.0,
+    )
+    assert _run(reporter, [5.0, 0.1], train_loss=0.7) == [Decision.PRUNE]
+    assert reporter.outcome.stop == "diverged" and "diverged: val_loss 5" in reporter.outcome.reason
+
+
+def test_non_finite_validation_loss_prunes() -> None:
+    reporter = TrialReporter(
+        monitor="val_loss", direction="minimize", patience=5, evals_per_epoch=2
+    )
+    assert _run(reporter, [0.5, float("nan")]) == [Decision.CONTINUE, Decision.PRUNE]
+    assert reporter.outcome.stop == "non_finite"
+    assert reporter.outcome.best is not None and reporter.outcome.best.value == 0.5

@@ -1,0 +1,210 @@
+"""The sweep end to end with a scripted objective: targets, resume, pruning, early stopping,
+failures. Fast and deterministic; the real model runs in test_e2e.py."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import optuna
+import pytest
+
+from sweeper.config import compose
+from sweeper.run import run
+from tests.fake_objective import CALLS
+
+
+def _overrides(root: Path, *extra: str) -> list[str]:
+    return [
+        f"results_dir={root}",
+        "objective=tests.fake_objective.QuadraticObjective",
+        "data=builtin",
+        "data.builtin.num_train=320",
+        "train.batch_size=32",  # 10 steps per epoch
+        "train.log_every_steps=5",
+        "tracking=none",
+        "quiet=true",
+        "sweep.n_trials=3",
+        "sweep.study_name=t",
+        *extra,
+    ]
+
+
+def sweep(root: Path, *extra: str) -> float | None:
+    return run(compose(_overrides(root, *extra)))
+
+
+def study(root: Path, name: str = "t") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{root}/optuna.db")
+
+
+def test_runs_to_target_then_resumes_without_duplicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep(tmp_path)
+    first = study(tmp_path)
+    assert len(first.trials) == 3
+    before = {t.number: t.params for t in first.trials}
+    sweep(tmp_path, "sweep.n_trials=5")  # the same command with a larger total continues
+    after = study(tmp_path)
+    finished = [t for t in after.trials if t.state.is_finished()]
+    assert len(finished) == 5
+    assert [t.number for t in after.trials] == list(range(5))
+    assert {t.number: t.params for t in after.trials if t.number < 3} == before  # nothing lost
+    params = [tuple(sorted(t.params.items())) for t in after.trials]
+    assert len(set(params)) == 5  # per-trial seeding: re-runs never repeat earlier draws
+    capsys.readouterr()
+    sweep(tmp_path, "sweep.n_trials=5")  # already complete: nothing runs
+    assert len(study(tmp_path).trials) == 5
+    assert "stopped because the study has its 5 trials" in capsys.readouterr().out
+
+
+def test_objective_is_best_value_and_best_epoch_is_recorded(tmp_path: Path) -> None:
+    sweep(
+        tmp_path,
+        "+data.overfit=0.5",
+        "train.patience=null",
+        "sweep.n_trials=2",
+        "sweep.enqueue=[{lr: 1.0e-4, num_epochs: 3}, {lr: 2.0e-4, num_epochs: 3}]",
+    )
+    for trial in study(tmp_path).trials:
+        values = [e["val_loss"] for e in trial.user_attrs["evals"]]
+        assert trial.value == min(values) < values[-1]  # best, not last
+        best = trial.user_attrs["best"]
+        assert best["best_epoch"] == 1.5 and best["best_epoch_whole"] == 2
+        assert best["epochs_trained"] == 3.0 and best["best_step"] == 15
+        assert trial.user_attrs["plan"]["num_epochs"] == 3
+        assert trial.intermediate_values == {i + 1: v for i, v in enumerate(values)}
+
+
+def test_early_stopping_fires(tmp_path: Path) -> None:
+    sweep(
+        tmp_path,
+        "+data.overfit=0.5",
+        "train.patience=1",
+        "sweep.n_trials=1",
+        "sweep.enqueue=[{lr: 1.0e-4, num_epochs: 3}]",
+    )
+    trial = study(tmp_path).trials[0]
+    assert trial.state.name == "COMPLETE"
+    assert trial.user_attrs["best"]["stop"] == "early_stopping"
+    assert trial.user_attrs["best"]["epochs_trained"] == 2.0  # of 3: stopped after one bad eval
+    assert trial.value == min(e["val_loss"] for e in trial.user_attrs["evals"])
+
+
+def test_clearly_bad_trial_is_pruned_at_its_first_evaluation(tmp_path: Path) -> None:
+    # Two good trials finish; then lr=0.3 is far worse at evaluation 1: the median pruner stops it.
+    sweep(
+        tmp_path,
+        "train.divergence_factor=null",
+        "sweep.n_trials=3",
+        "search_space.lr.high=1.0",
+        "sweep.enqueue=[{lr: 1.0e-4}, {lr: 1.2e-4}, {lr: 0.3, num_epochs: 3}]",
+    )
+    bad = study(tmp_path).trials[2]
+    assert bad.params["lr"] == 0.3
+    assert bad.state.name == "PRUNED"
+    assert list(bad.intermediate_values) == [1]  # cost: one evaluation interval
+    assert bad.user_attrs["reason"].startswith("pruned at evaluation 1")
+
+
+def test_diverging_first_trial_stops_without_any_history(tmp_path: Path) -> None:
+    sweep(
+        tmp_path,
+        "pruner=none",
+        "sweep.n_trials=1",
+        "search_space.lr.high=1.0",
+        "sweep.enqueue=[{lr: 0.3, num_epochs: 3}]",
+    )
+    trial = study(tmp_path).trials[0]
+    assert trial.state.name == "PRUNED" and len(trial.user_attrs["evals"]) == 1
+    assert "diverged" in trial.user_attrs["reason"]
+
+
+def test_non_finite_loss_prunes_with_reason_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    sweep(
+        tmp_path,
+        "sweep.n_trials=2",
+        "search_space.lr.high=1.0",
+        "sweep.enqueue=[{lr: 1.0}, {lr: 1.0e-4}]",
+    )
+    trials = study(tmp_path).trials
+    assert trials[0].state.name == "PRUNED"
+    assert trials[0].user_attrs["reason"] == "non-finite loss at step 3"
+    assert trials[0].user_attrs["best"]["steps_trained"] == 4  # stopped at once, not after epochs
+    assert trials[1].state.name == "COMPLETE"
+
+
+def test_failing_trial_never_kills_the_sweep(tmp_path: Path) -> None:
+    sweep(
+        tmp_path,
+        "sweep.n_trials=2",
+        "+search_space.weight_decay={type: categorical, choices: [0.123, 0.0]}",
+        "sweep.enqueue=[{weight_decay: 0.123}, {weight_decay: 0.0}, {weight_decay: 0.0}]",
+    )
+    trials = study(tmp_path).trials
+    assert trials[0].state.name == "FAIL"
+    assert trials[0].user_attrs["reason"] == "RuntimeError: scripted failure"
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 2  # failures do not count
+
+
+def test_sweep_that_fails_everywhere_stops_with_the_common_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep(tmp_path, "sweep.n_trials=10", "train.weight_decay=0.123")
+    trials = study(tmp_path).trials
+    assert len(trials) == 4 and all(t.state.name == "FAIL" for t in trials)
+    out = capsys.readouterr().out
+    assert "4 of 4 trials failed here" in out and "'RuntimeError: scripted failure' x4" in out
+
+
+def test_changed_settings_refuse_to_mix_into_a_study(tmp_path: Path) -> None:
+    from sweeper.errors import StudyError
+
+    sweep(tmp_path, "sweep.n_trials=1")
+    with pytest.raises(StudyError, match=r"study 't' was run with train=.* but this config has"):
+        sweep(tmp_path, "sweep.n_trials=2", "train.weight_decay=0.05")
+    assert (
+        sweep(tmp_path, "sweep.n_trials=2", "train.weight_decay=0.05", "sweep.study_name=t2")
+        is not None
+    )
+
+
+def test_metric_objective_maximizes(tmp_path: Path) -> None:
+    best = sweep(tmp_path, "sweep.objective=metric", "sweep.n_trials=2")
+    s = study(tmp_path)
+    assert s.direction.name == "MAXIMIZE"
+    assert best == max(t.value for t in s.trials if t.value is not None)
+
+
+def test_prepare_runs_once_and_trials_share_the_seed(tmp_path: Path) -> None:
+    CALLS.clear()
+    sweep(tmp_path, "sweep.n_trials=3", "seed=7", "pruner=none")
+    assert len(CALLS) == 3 and {c["seed"] for c in CALLS} == {7}
+    for call in CALLS:
+        assert call["plan"].steps_per_epoch == 10
+
+
+def test_same_seed_same_suggestions(tmp_path: Path) -> None:
+    sweep(tmp_path / "a", "sweep.n_trials=4", "seed=3")
+    sweep(tmp_path / "b", "sweep.n_trials=4", "seed=3")
+    sweep(tmp_path / "c", "sweep.n_trials=4", "seed=4")
+    a, b, c = (study(tmp_path / x) for x in "abc")
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.value for t in a.trials] == [t.value for t in b.trials]
+    assert [t.params for t in a.trials] != [t.params for t in c.trials]
+    assert all(math.isfinite(t.value) for t in a.trials if t.value is not None)
+
+
+def test_enqueued_values_must_be_in_the_search_space(tmp_path: Path) -> None:
+    from sweeper.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError,
+        match=r"sweep.enqueue\[0\].lr must be in \[1e-05, 0.0003\] \(search_space.lr\) but got 0.3",
+    ):
+        sweep(tmp_path, "sweep.enqueue=[{lr: 0.3}]")
+    with pytest.raises(
+        ConfigError, match=r"sweep.enqueue\[0\].momentum is not a search-space entry"
+    ):
+        sweep(tmp_path, "sweep.enqueue=[{momentum: 0.3}]")

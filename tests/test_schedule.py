@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import get_scheduler
+
+from sweeper.errors import ConfigError
+from sweeper.schedule import (
+    SCHEDULERS,
+    batches_per_epoch,
+    build_scheduler,
+    is_update_batch,
+    lr_curve,
+    plan_steps,
+    preview,
+    scheduler_kwargs_for,
+    warmup_steps_for,
+)
+
+
+@pytest.mark.parametrize(
+    ("num_examples", "batch_size", "drop_last", "expected"),
+    [
+        (10_000, 32, False, 313),  # the tutorial's 312 is wrong for the default DataLoader
+        (10_000, 32, True, 312),
+        (64, 32, False, 2),
+        (64, 32, True, 2),
+        (65, 32, False, 3),
+        (65, 32, True, 2),
+        (1, 32, False, 1),
+        (31, 32, False, 1),
+    ],
+)
+def test_batches_per_epoch_matches_dataloader(
+    num_examples: int, batch_size: int, drop_last: bool, expected: int
+) -> None:
+    assert (
+        batches_per_epoch(num_examples=num_examples, batch_size=batch_size, drop_last=drop_last)
+        == expected
+    )
+    loader = torch.utils.data.DataLoader(
+        range(num_examples), batch_size=batch_size, drop_last=drop_last
+    )
+    assert len(loader) == expected
+
+
+def test_drop_last_with_too_few_examples_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="drop_last"):
+        batches_per_epoch(num_examples=10, batch_size=32, drop_last=True)
+
+
+@pytest.mark.parametrize(
+    ("num_examples", "batch_size", "grad_accum", "drop_last", "epochs", "steps_per_epoch", "total"),
+    [
+        (10_000, 32, 1, False, 3, 313, 939),  # the tutorial example
+        (10_000, 32, 1, True, 3, 312, 936),
+        (320, 32, 4, False, 1, 3, 3),  # 10 batches, accumulation 4 -> 3 updates
+        (320, 32, 8, False, 2, 2, 4),
+        (330, 32, 4, False, 1, 3, 3),  # 11 batches (uneven last batch)
+        (330, 32, 4, True, 1, 3, 3),  # 10 batches
+        (352, 32, 4, False, 1, 3, 3),  # 11 batches
+        (384, 32, 4, False, 1, 3, 3),  # 12 batches
+        (416, 32, 4, False, 1, 4, 4),  # 13 batches
+        (100, 10, 1, False, 5, 10, 50),
+        (100, 10, 8, False, 1, 2, 2),
+    ],
+)
+def test_plan_steps(
+    num_examples: int,
+    batch_size: int,
+    grad_accum: int,
+    drop_last: bool,
+    epochs: int,
+    steps_per_epoch: int,
+    total: int,
+) -> None:
+    plan = plan_steps(
+        num_examples=num_examples,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        drop_last=drop_last,
+        num_epochs=epochs,
+        warmup_ratio=0.1,
+    )
+    assert plan.steps_per_epoch == steps_per_epoch
+    assert plan.num_training_steps == total
+    assert plan.num_warmup_steps == math.ceil(0.1 * total - 1e-9)
+    assert plan.effective_batch_size == batch_size * grad_accum
+
+
+@pytest.mark.parametrize(
+    ("batches", "accum", "updates"),
+    [(10, 4, [3, 7, 9]), (10, 1, list(range(10))), (8, 4, [3, 7]), (3, 8, [2]), (9, 8, [7, 8])],
+)
+def test_update_condition(batches: int, accum: int, updates: list[int]) -> None:
+    got = [i for i in range(batches) if is_update_batch(i, grad_accum=accum, last=batches - 1)]
+    assert got == updates
+    assert 0 not in got or accum == 1  # never fires on batch 0 unless every batch is an update
+    plan = plan_steps(num_examples=batches, batch_size=1, grad_accum=accum, num_epochs=1)
+    assert plan.steps_per_epoch == len(updates)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "total", "steps", "expected"),
+    [
+        (0.1, 939, None, 94),
+        (0.07, 100, None, 7),
+        (0.0, 50, None, 0),
+        (0.2, 10, None, 2),
+        (0.05, 3, None, 1),
+        (0.1, 939, 50, 50),
+        (0.9, 10, 0, 0),
+    ],
+)
+def test_warmup_steps(ratio: float, total: int, steps: int | None, expected: int) -> None:
+    assert (
+        warmup_steps_for(num_training_steps=total, warmup_ratio=ratio, warmup_steps=steps)
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"warmup_ratio": 1.0}, r"warmup_ratio must be in \[0, 1\) but got 1.0"),
+        ({"warmup_ratio": -0.1}, "warmup_ratio"),
+        ({"warmup_steps": -1}, "warmup_steps"),
+        ({"warmup_steps": 1000}, "warmup_steps"),
+        ({"num_epochs": 0}, "num_epochs must be >= 1 but got 0"),
+        ({"grad_accum": 0}, "grad_accum must be >= 1 but got 0"),
+        ({"batch_size": 0}, "batch_size must be >= 1 but got 0"),
+    ],
+)
+def test_bad_plan_values(kwargs: dict[str, float], match: str) -> None:
+    args = {"num_examples": 100, "batch_size": 10, "num_epochs": 1, **kwargs}
+    with pytest.raises(ConfigError, match=match):
+        plan_steps(**args)  # type: ignore[arg-type]
+
+
+def test_eval_steps_are_even_and_end_each_epoch() -> None:
+    plan = plan_steps(num_examples=100, batch_size=10, num_epochs=3)
+    assert plan.eval_steps(2) == [5, 10, 15, 20, 25, 30]
+    assert plan.eval_steps(1) == [10, 20, 30]
+    assert plan.eval_steps(3) == [3, 7, 10, 13, 17, 20, 23, 27, 30]
+    tiny = plan_steps(num_examples=2, batch_size=1, num_epochs=2)
+    assert tiny.eval_steps(4) == [1, 2, 3, 4]  # more evaluations than steps: they collapse
+    assert plan.epochs_at(15) == 1.5
+
+
+def _reference(name: str, plan, base_lr: float, kwargs: dict) -> list[float]:  # type: ignore[no-untyped-def]
+    """The same schedule straight from transformers, or the closed form for step/exponential."""
+    params = scheduler_kwargs_for(name, kwargs)
+    w, spe = plan.num_warmup_steps, plan.steps_per_epoch
+    if name == "step":
+        period = max(1, round(params["step_size_epochs"] * spe))
+        return [
+            base_lr * (k / max(1, w) if k < w else params["gamma"] ** ((k - w) // period))
+            for k in range(plan.num_training_steps)
+        ]
+    if name == "exponential":
+        return [
+            base_lr * (k / max(1, w) if k < w else params["gamma"] ** ((k - w) / spe))
+            for k in range(plan.num_training_steps)
+        ]
+    if name == "warmup_stable_decay":
+        params["num_decay_steps"] = max(
+            1, round(params.pop("decay_ratio") * plan.num_training_steps)
+        )
+    if name == "inverse_sqrt" and params.get("timescale") is None:
+        params.pop("timescale")
+    opt = torch.optim.AdamW([torch.zeros(2, requires_grad=True)], lr=base_lr)
+    sched = get_scheduler(
+        name,
+        opt,
+        num_warmup_steps=w,
+        num_training_steps=plan.num_training_steps,
+        scheduler_specific_kwargs=params,
+    )
+    out = []
+    for _ in range(plan.num_training_steps):
+        out.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+@pytest.mark.parametrize(("accum", "ratio"), [(1, 0.1), (4, 0.2), (8, 0.05)])
+def test_every_scheduler_matches_reference_at_every_step(
+    name: str, accum: int, ratio: float
+) -> None:
+    plan = plan_steps(
+        num_examples=1000, batch_size=16, grad_accum=accum, num_epochs=3, warmup_ratio=ratio
+    )
+    base = 3e-4
+    kwargs = {"gamma": 0.7, "num_cycles": 2 if name == "cosine_with_restarts" else None}
+    curve = lr_curve(name=name, plan=plan, base_lr=base, kwargs=kwargs)
+    expected = _reference(name, plan, base, kwargs)
+    assert len(curve) == plan.num_training_steps
+    assert max(abs(a - b) for a, b in zip(curve, expected, strict=True)) <= 1e-12
+    # Peak == base LR at the end of warmup (the first step that uses the full rate).
+    # transformers' cosine_warmup_with_min_lr ramps to the peak one step earlier, by design.
+    peak_at = plan.num_warmup_steps - (name == "cosine_warmup_with_min_lr")
+    assert abs(curve[peak_at] - base) <= 1e-12
+    assert max(curve) <= base + 1e-12
+
+
+def test_training_path_steps_scheduler_once_per_update() -> None:
+    """Drive build_scheduler like the loop does: the LR of update k is lr_curve()[k]."""
+    plan = plan_steps(num_examples=330, batch_size=32, grad_accum=4, num_epochs=2, warmup_ratio=0.2)
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = build_scheduler(opt, name="cosine", plan=plan)
+    seen = []
+    for _epoch in range(plan.num_epochs):
+        last = plan.batches_per_epoch - 1
+        for i in range(plan.batches_per_epoch):
+            if is_update_batch(i, grad_accum=4, last=last):
+                seen.append(sched.get_last_lr()[0])
+                opt.step()
+                sched.step()
+    assert seen == lr_curve(name="cosine", plan=plan, base_lr=1e-3)
+    assert len(seen) == plan.num_training_steps == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("nope", {}, "train.scheduler must be one of"),
+        ("linear", {"gamma_typo": 1}, "not a scheduler parameter"),
+        ("polynomial", {"lr_end": 1.0}, "lr_end must be below"),
+        ("warmup_stable_decay", {"decay_ratio": 1.0}, "decay_ratio leaves no room"),
+    ],
+)
+def test_bad_scheduler_settings(name: str, kwargs: dict, match: str) -> None:
+    plan = plan_steps(num_examples=100, batch_size=10, num_epochs=1, warmup_ratio=0.1)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    with pytest.raises(ConfigError, match=match):
+        build_scheduler(opt, name=name, plan=plan, kwargs=kwargs)
+
+
+def test_preview_writes_png_and_prints_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "preview.png"
+    code = preview(
+        [
+            "scheduler=cosine,linear,step",
+            "warmup_ratio=0.1",
+            "num_epochs=3",
+            "num_examples=10000",
+            "batch_size=32",
+            f"out={out}",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "scheduler=cosine: steps/epoch=313 total=939 warmup=94" in printed
+    assert "scheduler=step" in printed and "final_lr=" in printed
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 10_000
+
+
+def test_preview_rejects_unknown_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview(["warmup=0.1"]) == 2
+    assert "preview key 'warmup' is unknown" in capsys.readouterr().err

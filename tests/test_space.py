@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import pytest
+
+from sweeper.errors import ConfigError
+from sweeper.settings import TrainSettings
+from sweeper.space import parse_space
+
+LR = {"type": "float", "low": 1e-5, "high": 1e-3, "log": True}
+
+
+@pytest.mark.parametrize(
+    ("space", "match"),
+    [
+        (
+            {"lr": {"type": "float", "low": 1e-3, "high": 1e-5}},
+            r"search_space.lr: low must be <= high but got low=0.001, high=1e-05",
+        ),
+        (
+            {"lr": {"type": "float", "low": 0.0, "high": 1e-3, "log": True}},
+            r"search_space.lr: log scale needs low > 0 but got low=0.0",
+        ),
+        (
+            {"scheduler": {"type": "categorical", "choices": []}},
+            r"search_space.scheduler.choices must be a non-empty list but got \[\]",
+        ),
+        (
+            {"scheduler": {"type": "categorical", "choices": ["linear", "linear"]}},
+            "must not repeat a value but got 'linear' twice",
+        ),
+        (
+            {"scheduler": {"type": "categorical", "choices": ["linear", "cosine_typo"]}},
+            r"search_space.scheduler.choices must be one of \[.*\] but got 'cosine_typo'",
+        ),
+        (
+            {"warmup_ratio": {"type": "float", "low": 0.05, "high": 1.0}},
+            r"search_space.warmup_ratio.high must be a number in \[0, 1\) but got 1.0",
+        ),
+        (
+            {"warmup_ratio": {"type": "float", "low": -0.1, "high": 0.2}},
+            "search_space.warmup_ratio.low must be",
+        ),
+        (
+            {"num_epochs": {"type": "int", "low": 0, "high": 3}},
+            r"search_space.num_epochs.low must be an integer in \[1, inf\] but got 0",
+        ),
+        (
+            {"num_epochs": {"type": "float", "low": 1, "high": 3}},
+            "search_space.num_epochs.type must be int",
+        ),
+        (
+            {"learning_rate": LR},
+            "search_space.learning_rate: 'learning_rate' is not a training setting",
+        ),
+        (
+            {"lr": {"type": "uniform", "low": 1, "high": 2}},
+            r"search_space.lr.type must be one of \['float', 'int', 'categorical'\] "
+            r"but got 'uniform'",
+        ),
+        (
+            {"lr": {"type": "float", "low": 1e-5, "high": 1e-3, "hi": 2}},
+            "search_space.lr: unknown field 'hi'",
+        ),
+        (
+            {"lr": {"type": "float", "low": 1e-5, "high": 1e-3, "step": 3e-4}},
+            "search_space.lr.step must divide high - low",
+        ),
+        (
+            {"lr": {"type": "float", "low": 1e-5, "high": 1e-3, "step": 0}},
+            "search_space.lr.step must be > 0",
+        ),
+        (
+            {"lr": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True, "step": 1e-5}},
+            "step and log cannot be combined",
+        ),
+        (
+            {"batch_size": {"type": "int", "low": 8, "high": 32, "step": 5}},
+            "search_space.batch_size.step must divide",
+        ),
+        ({"batch_size": {"type": "int", "low": 8.5, "high": 32}}, "int bounds must be integers"),
+        (
+            {"lr": {"type": "float", "low": "a", "high": 1}},
+            "search_space.lr.low must be a finite number but got 'a'",
+        ),
+        ({"lr": [1, 2]}, "search_space.lr must be a mapping"),
+        (
+            {"scheduler_kwargs": {"gamma": {"type": "float", "low": 0.0, "high": 0.9}}},
+            r"scheduler_kwargs.gamma.low must be a number in \(0, 1\]",
+        ),
+        (
+            {"scheduler_kwargs": {"bogus": {"type": "float", "low": 0.1, "high": 0.9}}},
+            "'scheduler_kwargs.bogus' is not a training setting",
+        ),
+        (
+            {
+                "scheduler_kwargs": {
+                    "gamma": {
+                        "type": "float",
+                        "low": 0.1,
+                        "high": 0.9,
+                        "when": {"scheduler": ["step"]},
+                    }
+                }
+            },
+            "'scheduler' must be a categorical entry listed before it",
+        ),
+        (
+            {
+                "scheduler": {"type": "categorical", "choices": ["linear"]},
+                "scheduler_kwargs": {
+                    "gamma": {
+                        "type": "float",
+                        "low": 0.1,
+                        "high": 0.9,
+                        "when": {"scheduler": ["step"]},
+                    }
+                },
+            },
+            r"when.scheduler must use choices of search_space.scheduler \['linear'\] "
+            r"but got 'step'",
+        ),
+        ({"patience": {"type": "int", "low": -1, "high": 3}}, "search_space.patience.low"),
+        (
+            {"lr": {"type": "float", "low": 1e-5, "high": float("inf")}},
+            "search_space.lr.high must be a finite number",
+        ),
+    ],
+)
+def test_invalid_specs_fail_with_one_line(space: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        parse_space(space)
+    assert "\n" not in str(info.value)
+
+
+def _sample(space: dict[str, Any], seed: int = 0, n: int = 20) -> list[dict[str, Any]]:
+    spec = parse_space(space)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    out = []
+    for _ in range(n):
+        trial = study.ask()
+        out.append(spec.sample(trial))
+        study.tell(trial, 0.0)
+    return out
+
+
+def test_sampling_respects_types_ranges_and_order() -> None:
+    space = {
+        "lr": LR,
+        "warmup_ratio": {"type": "float", "low": 0.05, "high": 0.2},
+        "num_epochs": {"type": "int", "low": 1, "high": 4},
+        "batch_size": {"type": "int", "low": 16, "high": 64, "step": 16},
+        "scheduler": {"type": "categorical", "choices": ["linear", "cosine"]},
+    }
+    for params in _sample(space):
+        assert list(params) == list(space)
+        assert 1e-5 <= params["lr"] <= 1e-3
+        assert 0.05 <= params["warmup_ratio"] <= 0.2
+        assert isinstance(params["num_epochs"], int) and 1 <= params["num_epochs"] <= 4
+        assert params["batch_size"] in (16, 32, 48, 64)
+        assert params["scheduler"] in ("linear", "cosine")
+
+
+def test_conditional_entries_only_for_their_choices() -> None:
+    space = {
+        "scheduler": {"type": "categorical", "choices": ["linear", "step", "exponential"]},
+        "scheduler_kwargs": {
+            "gamma": {
+                "type": "float",
+                "low": 0.2,
+                "high": 0.9,
+                "when": {"scheduler": ["step", "exponential"]},
+            },
+            "step_size_epochs": {
+                "type": "float",
+                "low": 0.5,
+                "high": 1.0,
+                "step": 0.5,
+                "when": {"scheduler": "step"},
+            },
+        },
+    }
+    seen = set()
+    for params in _sample(space, n=40):
+        seen.add(params["scheduler"])
+        assert ("scheduler_kwargs.gamma" in params) == (params["scheduler"] != "linear")
+        assert ("scheduler_kwargs.step_size_epochs" in params) == (params["scheduler"] == "step")
+    assert seen == {"linear", "step", "exponential"}
+
+
+def test_sampled_params_apply_to_train_settings(base_train: dict[str, Any]) -> None:
+    space = parse_space(
+        {
+            "scheduler": {"type": "categorical", "choices": ["step"]},
+            "scheduler_kwargs": {"gamma": {"type": "float", "low": 0.3, "high": 0.3}},
+        }
+    )
+    study = optuna.create_study()
+    params = space.sample(study.ask())
+    settings = TrainSettings.from_mapping(base_train).replace(params)
+    assert settings.scheduler == "step"
+    assert settings.active_scheduler_kwargs() == {"step_size_epochs": 1.0, "gamma": 0.3}
+    assert settings.as_params()["scheduler_kwargs.gamma"] == 0.3
+
+
+def test_users_add_any_training_key_without_code(base_train: dict[str, Any]) -> None:
+    space = parse_space(
+        {
+            "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
+            "dropout": {"type": "float", "low": 0.0, "high": 0.3},
+            "batch_size": {"type": "categorical", "choices": [16, 32]},
+        }
+    )
+    assert space.names == ["weight_decay", "dropout", "batch_size"]
+    params = _sample({"weight_decay": {"type": "float", "low": 0.0, "high": 0.1}}, n=1)[0]
+    assert (
+        TrainSettings.from_mapping(base_train).replace(params).weight_decay
+        == params["weight_decay"]
+    )
+
+
+def test_null_entry_is_not_searched() -> None:
+    assert parse_space({"lr": LR, "warmup_ratio": None}).names == ["lr"]
+
+
+def test_grid() -> None:
+    space = parse_space(
+        {
+            "num_epochs": {"type": "int", "low": 1, "high": 3},
+            "warmup_ratio": {"type": "float", "low": 0.05, "high": 0.15, "step": 0.05},
+            "scheduler": {"type": "categorical", "choices": ["linear", "cosine"]},
+        }
+    )
+    grid = space.grid()
+    assert grid["num_epochs"] == [1, 2, 3]
+    assert grid["warmup_ratio"] == pytest.approx([0.05, 0.1, 0.15])
+    with pytest.raises(ConfigError, match="sampler=grid needs a step"):
+        parse_space({"lr": LR}).grid()

@@ -1,0 +1,218 @@
+"""MLflow records: one parent per study, a child per trial, LR curves equal to the schedule."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from sweeper.config import compose
+from sweeper.run import run
+from sweeper.schedule import StepPlan, lr_curve
+
+
+def _sweep(root: Path, *extra: str) -> None:
+    run(
+        compose(
+            [
+                f"results_dir={root}",
+                "objective=tests.fake_objective.QuadraticObjective",
+                "data=builtin",
+                "data.builtin.num_train=320",
+                "train.batch_size=32",
+                "train.log_every_steps=5",
+                "quiet=true",
+                "sweep.study_name=tracked",
+                "search_space.lr.high=1.0",
+                "+search_space.weight_decay={type: categorical, choices: [0.0, 0.123]}",
+                *extra,
+            ]
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tracked")
+    # Trial 0 completes, 1 is pruned (non-finite loss), 2 fails, 3 completes; then a re-run adds 4.
+    enqueue = (
+        "sweep.enqueue=[{lr: 1.0e-4, weight_decay: 0.0, num_epochs: 2}, "
+        "{lr: 1.0, weight_decay: 0.0}, "
+        "{lr: 1.0e-4, weight_decay: 0.123}, {lr: 2.0e-4, weight_decay: 0.0, num_epochs: 3}]"
+    )
+    _sweep(root, "sweep.n_trials=3", enqueue)
+    _sweep(root, "sweep.n_trials=4", enqueue)
+    return root
+
+
+def _client(root: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
+
+
+def _runs(root: Path) -> tuple[object, list[object]]:
+    client = _client(root)
+    exp = client.get_experiment_by_name("default")
+    runs = client.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("sweeper.role") == "study"]
+    children = [r for r in runs if r.data.tags.get("sweeper.role") == "trial"]
+    assert len(parents) == 1  # the re-run reattached to the same parent
+    return parents[0], children
+
+
+def test_one_parent_and_a_nested_child_per_trial(tracked: Path) -> None:
+    parent, children = _runs(tracked)
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tracked}/optuna.db")
+    assert len(children) == len(study.trials) == 5
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert sorted(c.info.run_name for c in children) == [f"trial-{i:04d}" for i in range(5)]
+    by_number = {int(c.data.tags["optuna.trial_number"]): c for c in children}
+    for trial in study.trials:  # either side leads to the other
+        assert trial.user_attrs["mlflow_run_id"] == by_number[trial.number].info.run_id
+    assert parent.data.tags["sweeper.data_source"] == "scripted"
+    assert parent.data.params["train.batch_size"] == "32"
+    assert parent.info.status == "FINISHED"
+
+
+def test_states_map_to_mlflow_statuses_with_reasons(tracked: Path) -> None:
+    _, children = _runs(tracked)
+    by_number = {int(c.data.tags["optuna.trial_number"]): c for c in children}
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tracked}/optuna.db")
+    status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+    for trial in study.trials:
+        run_ = by_number[trial.number]
+        assert run_.data.tags["optuna.state"] == trial.state.name
+        assert run_.info.status == status[trial.state.name]
+    assert [t.state.name for t in study.trials[:4]] == ["COMPLETE", "PRUNED", "FAIL", "COMPLETE"]
+    assert by_number[1].data.tags["sweeper.reason"] == "non-finite loss at step 3"
+    assert by_number[2].data.tags["sweeper.reason"] == "RuntimeError: scripted failure"
+
+
+def test_lr_curve_has_one_point_per_step_equal_to_the_schedule(tracked: Path) -> None:
+    client = _client(tracked)
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tracked}/optuna.db")
+    for trial in study.trials:
+        if trial.state.name == "FAIL":
+            continue
+        run_id = trial.user_attrs["mlflow_run_id"]
+        history = sorted(client.get_metric_history(run_id, "lr"), key=lambda m: m.step)
+        plan = StepPlan(**trial.user_attrs["plan"])
+        settings = trial.user_attrs["settings"]
+        expected = lr_curve(
+            name=settings["scheduler"],
+            plan=plan,
+            base_lr=settings["lr"],
+            kwargs={
+                k.split(".", 1)[1]: v
+                for k, v in settings.items()
+                if k.startswith("scheduler_kwargs.")
+            },
+        )
+        steps = trial.user_attrs["best"]["steps_trained"]
+        assert [m.step for m in history] == list(range(steps))
+        assert [m.value for m in history] == pytest.approx(expected[:steps], abs=1e-15)
+        if trial.state.name == "COMPLETE" and trial.user_attrs["best"]["stop"] == "completed":
+            assert steps == plan.num_training_steps
+        run_ = client.get_run(run_id)
+        assert run_.data.params["num_training_steps"] == str(plan.num_training_steps)
+        assert run_.data.params["schedule_horizon_epochs"] == str(plan.num_epochs)
+        if trial.state.name == "COMPLETE":
+            assert run_.data.metrics["best_val_loss"] == pytest.approx(trial.value)
+            assert run_.data.metrics["best_epoch"] == pytest.approx(
+                trial.user_attrs["best"]["best_epoch"]
+            )
+            val = client.get_metric_history(run_id, "val_loss")
+            assert len(val) == len(trial.user_attrs["evals"])
+
+
+def test_pruned_trial_keeps_its_curves_so_far(tracked: Path) -> None:
+    client = _client(tracked)
+    _, children = _runs(tracked)
+    pruned = next(c for c in children if c.data.tags["optuna.trial_number"] == "1")
+    assert len(client.get_metric_history(pruned.info.run_id, "lr")) == 4
+
+
+def test_parent_has_config_and_plots(tracked: Path) -> None:
+    parent, _ = _runs(tracked)
+    names = {a.path for a in _client(tracked).list_artifacts(parent.info.run_id)}
+    assert {
+        "config.yaml",
+        "lr_curves.png",
+        "val_loss_curves.png",
+        "optimization_history.png",
+        "best_epochs.png",
+        "summary.txt",
+    } <= names
+
+
+def test_tracking_none_records_nothing_in_mlflow(tmp_path: Path) -> None:
+    _sweep(tmp_path, "sweep.n_trials=2", "tracking=none", "~search_space.weight_decay")
+    assert not (tmp_path / "mlflow.db").exists()
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert len(study.trials) == 2 and "mlflow_run_id" not in study.trials[0].user_attrs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_mlflow_server_serves_the_trials_to_the_ui_endpoint(tracked: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tracked}/mlflow.db",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        parent, _ = _runs(tracked)
+        body = json.dumps(
+            {"experiment_ids": [parent.info.experiment_id], "max_results": 100}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - a loopback http URL built here
+            f"{base}/ajax-api/2.0/mlflow/runs/search",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
+            runs = json.load(r)["runs"]
+        names = {r["info"]["run_name"] for r in runs}
+        assert {"tracked", "trial-0000", "trial-0004"} <= names
+        trial = next(r for r in runs if r["info"]["run_name"] == "trial-0000")
+        assert any(m["key"] == "best_val_loss" for m in trial["data"]["metrics"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
