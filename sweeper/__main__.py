@@ -11,11 +11,11 @@ from typing import Any
 # out of the console unless the user asks for it.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
-import hydra  # noqa: E402 - after the environment default above
-from omegaconf import DictConfig  # noqa: E402
+import hydra
+from omegaconf import DictConfig
 
-from sweeper.config import CONF_DIR, check_group_overrides  # noqa: E402
-from sweeper.errors import SweeperError  # noqa: E402
+from sweeper.config import CONF_DIR, check_overrides
+from sweeper.errors import SweeperError
 
 
 def run_hydra(task: Callable[[DictConfig], Any], argv: Sequence[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def run_hydra(task: Callable[[DictConfig], Any], argv: Sequence[str] | None = No
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        check_group_overrides(args)
+        check_overrides(args)
     except SweeperError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return err.exit_code

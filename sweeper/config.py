@@ -26,9 +26,24 @@ GROUPS = (
 )
 
 
-def group_options(group: str) -> list[str]:
-    """The options of config group ``group`` (its YAML files)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+def group_options(group: str, *, search: Sequence[Path] = ()) -> list[str]:
+    """The options of config group ``group`` (its YAML files), in ``conf/`` and ``search``."""
+    return sorted({p.stem for root in (CONF_DIR, *search) for p in (root / group).glob("*.yaml")})
+
+
+def _search_path(args: Sequence[str]) -> list[Path] | None:
+    """Folders added by a ``hydra.searchpath=[file://...]`` argument (None: not all files)."""
+    extra: list[Path] = []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+") != "hydra.searchpath":
+            continue
+        for item in value.strip("[]").split(","):
+            item = item.strip().strip("'\"")
+            if not item.startswith("file://"):
+                return None  # pkg:// and friends: leave the check to Hydra
+            extra.append(Path(item.removeprefix("file://")))
+    return extra
 
 
 def check_group_overrides(args: Sequence[str]) -> None:
@@ -37,6 +52,9 @@ def check_group_overrides(args: Sequence[str]) -> None:
     Hydra would refuse them too, but with a multi-line message and exit code 1; this gives the
     project's one-line error (exit code 2) before Hydra starts.
     """
+    search = _search_path(args)
+    if search is None:
+        return
     for arg in args:
         if arg.startswith("-") or "=" not in arg:
             continue
@@ -46,7 +64,7 @@ def check_group_overrides(args: Sequence[str]) -> None:
             group = group[1:]
         if group not in GROUPS or not value:
             continue
-        options = group_options(group)
+        options = group_options(group, search=search)
         for option in value.split(","):
             option = option.strip()
             if option and option != "null" and option not in options:
@@ -55,16 +73,84 @@ def check_group_overrides(args: Sequence[str]) -> None:
                 )
 
 
+# Flags that pick another primary config: composing conf/config.yaml would not be what runs.
+_OTHER_PRIMARY = ("-cp", "-cn", "-cd", "--config-path", "--config-name", "--config-dir")
+_GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+
+
+def check_overrides(args: Sequence[str]) -> None:
+    """Refuse command-line arguments that Hydra would refuse with a multi-line message and exit
+    code 1: a missing group option, an override that does not parse, a key that is not in the
+    config (a typo such as ``sweep.n_trails=3``), an ambiguous value. One :class:`ConfigError`
+    line instead, before Hydra starts.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    check_group_overrides(args)
+    if any(arg.split("=")[0] in _OTHER_PRIMARY for arg in args):
+        return
+    parser = OverridesParser.create()
+    multirun = "-m" in args or "--multirun" in args
+    overrides = []
+    for arg in args:
+        # Overrides hold "=" or delete with "~"; other words are values of flags (--cfg job).
+        if arg.startswith("-") or ("=" not in arg and not arg.startswith("~")):
+            continue
+        key = arg.split("=")[0].lstrip("+~")
+        if key.startswith(("hydra.", "hydra/")):
+            if key == "hydra.searchpath":
+                return  # options from other folders: leave the check to Hydra
+            continue
+        try:
+            override = parser.parse_override(arg)
+        except HydraException as err:
+            raise ConfigError(
+                f"{arg}: cannot parse the override ({str(err).splitlines()[0]}); allowed: "
+                f"key=value in Hydra's grammar ({_GRAMMAR})."
+            ) from None
+        if multirun and override.is_sweep_override():
+            # Each job of a multirun composes one value; the first stands for all of them.
+            try:
+                first = next(iter(override.sweep_string_iterator()))
+            except HydraException:
+                return  # interval() and glob() only their sweeper expands: left to Hydra
+            arg = f"{arg.split('=')[0]}={first}"
+        overrides.append(arg)
+    compose(overrides)
+
+
+def _override_error(err: Exception) -> ConfigError:
+    """Hydra's multi-line composition error as one line (naming the key and what exists)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    cause = err.__cause__
+    key = getattr(cause, "full_key", None)
+    parent = getattr(cause, "parent_node", None)
+    if lines and lines[0].startswith("Could not override") and key and parent is not None:
+        where = str(key).rpartition(".")[0] or "the config"
+        hint = next((line for line in lines if line.startswith("To append")), "")
+        hint = hint.replace("To append to your config use", "a new key needs a +:")
+        return ConfigError(
+            f"{key} is not a config key; {where} has keys {sorted(map(str, parent.keys()))}"
+            f"{'; ' + hint if hint else ''}."
+        )
+    return ConfigError("; ".join(lines))
+
+
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """The config as ``python -m sweeper OVERRIDES`` would see it (without Hydra's own node)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
 
     check_group_overrides(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose("config", overrides=list(overrides))
+        try:
+            return hydra_compose("config", overrides=list(overrides))
+        except HydraException as err:  # composition and grammar errors alike
+            raise _override_error(err) from None
 
 
 def resolve(cfg: DictConfig) -> dict[str, Any]:

@@ -61,7 +61,13 @@ class TaskInfo:
 
 
 class Objective(Protocol):
-    """A training objective (``objective:`` in the config names the class)."""
+    """A training objective (``objective:`` in the config names the class).
+
+    The class is built with ``data=``, ``model=`` (config nodes) and ``seed=``. It may also
+    offer a static ``check_config(*, data, model)`` that raises a
+    :class:`~sweeper.errors.SweeperError` for bad nodes without loading anything; sweeper calls
+    it with the other config checks, before connecting to storage.
+    """
 
     def prepare(self) -> TaskInfo:
         """Load and tokenize data and check the model, once per sweep, before any trial."""

@@ -14,6 +14,27 @@ if TYPE_CHECKING:
     from sweeper.results import TrialRecord
 
 _STATE_STYLE = {"COMPLETE": "-", "PRUNED": "--", "FAIL": ":"}
+# Axis words for recorded keys; others are shown as they are (accuracy, f1, pearson...).
+_WORDS = {"val_loss": "validation loss", "train_loss": "training loss", "lr": "learning rate"}
+
+
+def _words(key: str) -> str:
+    return _WORDS.get(key, key)
+
+
+def _trial_label(t: TrialRecord) -> str:
+    """``#3 lr 8.5e-05 cosine`` (and the state unless complete): which curve is which trial."""
+    lr = t.settings.get("lr", t.params.get("lr"))
+    shown = f" lr {lr:.1e}" if isinstance(lr, int | float) else ""
+    state = "" if t.state == "COMPLETE" else f" ({t.state.lower()})"
+    return f"#{t.number}{shown} {t.settings.get('scheduler', '')}".rstrip() + state
+
+
+def _integer_ticks(axis: Any) -> None:
+    """Whole numbers only on ``axis`` (trial numbers, counts)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _figure(width: float = 8.0, height: float = 4.8) -> tuple[Figure, Axes]:
@@ -80,12 +101,15 @@ def plot_lr_curves(trials: Sequence[TrialRecord], out: Path) -> Path:
                 ys,
                 _STATE_STYLE.get(t.state, "-"),
                 linewidth=1.2,
-                label=f"#{t.number} {t.state.lower()} {t.settings.get('scheduler', '')}",
+                label=(
+                    f"#{t.number} {t.settings.get('scheduler', '')}, peak {max(ys):.1e}"
+                    f"{'' if t.state == 'COMPLETE' else f' ({t.state.lower()})'}"
+                ),
             )
     ax.set_yscale("log")
-    ax.set_xlabel("optimizer step")
+    ax.set_xlabel("optimizer step (updates; each curve ends where its trial stopped)")
     ax.set_ylabel("learning rate (log scale)")
-    ax.set_title("LR curves of all trials (dashed: pruned)")
+    ax.set_title("Learning rate per step of each trial (dashed: pruned)")
     _legend(ax, fontsize=7, ncol=2)
     return _save(fig, out)
 
@@ -104,7 +128,7 @@ def plot_value_curves(trials: Sequence[TrialRecord], out: Path, *, key: str = "v
             _STATE_STYLE.get(t.state, "-"),
             marker=".",
             linewidth=1.2,
-            label=f"#{t.number} {t.state.lower()}",
+            label=_trial_label(t),
         )
         if t.state == "PRUNED":
             ax.plot(xs[-1], ys[-1], "x", color=line.get_color(), markersize=9)
@@ -112,8 +136,8 @@ def plot_value_curves(trials: Sequence[TrialRecord], out: Path, *, key: str = "v
             best = min(points, key=lambda p: abs(p[0] - t.best_epoch))  # type: ignore[operator]
             ax.plot(*best, "o", color=line.get_color(), markersize=6, fillstyle="none")
     ax.set_xlabel("epochs trained")
-    ax.set_ylabel(key.replace("_", " "))
-    ax.set_title(f"Validation {key.replace('_', ' ')} per trial (x: pruned, o: best point)")
+    ax.set_ylabel(_words(key))
+    ax.set_title(f"{_words(key).capitalize()} per trial (o: best point, x: pruned)")
     _legend(ax, fontsize=7, ncol=2)
     return _save(fig, out)
 
@@ -132,11 +156,17 @@ def plot_history(trials: Sequence[TrialRecord], out: Path, *, direction: str, la
         )
     if xs:
         ax.step(xs, best, where="post", color="C3", label="best so far")
-    pruned = [t for t in trials if t.state == "PRUNED"]
-    for t in pruned:
-        ax.axvline(t.number, color="grey", alpha=0.25, linewidth=3)
-    ax.set_xlabel("trial number (grey bands: pruned)")
-    ax.set_ylabel(f"{label} (best over each trial's evaluations)")
+    for i, t in enumerate(t for t in trials if t.state == "PRUNED"):
+        ax.axvline(
+            t.number, color="grey", alpha=0.25, linewidth=3, label="pruned" if i == 0 else None
+        )
+    for i, t in enumerate(t for t in trials if t.state == "FAIL"):
+        ax.axvline(
+            t.number, color="C3", alpha=0.3, linestyle=":", label="failed" if i == 0 else None
+        )
+    _integer_ticks(ax.xaxis)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"{_words(label)} (best of each trial's evaluations)")
     ax.set_title("Optimization history")
     _legend(ax, fontsize=8)
     return _save(fig, out)
@@ -168,6 +198,7 @@ def plot_best_epochs(values: Sequence[float], out: Path, *, horizons: Sequence[i
             linewidth=1.5,
             label="schedule horizon (num_epochs)",
         )
+    _integer_ticks(ax.yaxis)
     ax.set_xlabel("epochs trained when the trial's best validation value was reached")
     ax.set_ylabel("trials")
     ax.set_title("Best-epoch distribution (complete trials)")

@@ -219,6 +219,7 @@ class Recommendation:
     candidates: list[Candidate]
     settings: TrainSettings  # the recommended settings (num_epochs set)
     epochs: int
+    peak_epochs: int  # where the chosen candidate's runs peaked (median, rounded up)
     horizon: int  # the schedule horizon the chosen trial was trained with
     confirmation: list[SeedRun]
     verdict: str
@@ -243,7 +244,8 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
     chosen = min(candidates, key=lambda c: sign * c.median if math.isfinite(c.median) else math.inf)
     horizon = chosen.settings.num_epochs
     epochs_seen = [r.best_epoch for r in chosen.runs if r.best_epoch is not None]
-    epochs = min(horizon, max(1, math.ceil(round(statistics.median(epochs_seen), 9))))
+    peak = min(horizon, max(1, math.ceil(round(statistics.median(epochs_seen or [horizon]), 9))))
+    epochs = peak
     # The recommended run trains exactly `epochs` epochs: no early stopping.
     settings = replace(chosen.settings, num_epochs=epochs, patience=None)
     confirmation: list[SeedRun] = []
@@ -257,8 +259,9 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
                 "confirmation"
             )
         else:
-            log.info("confirming num_epochs=%d (the sweep trained a %d-epoch schedule)", epochs,
-                     horizon)
+            log.info(
+                "confirming num_epochs=%d (the sweep trained a %d-epoch schedule)", epochs, horizon
+            )
             confirmation = [session.train(settings, seed=s) for s in seed_list]
             mean, _ = _stats([r.final_value for r in confirmation if r.final_value is not None])
             margin = max(CLEARLY_WORSE_REL * abs(chosen.median), chosen.std)
@@ -275,9 +278,17 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
                     f"the {epochs}-epoch schedule holds ({session.monitor} {_fmt(mean)} vs "
                     f"{_fmt(chosen.median)} for the {horizon}-epoch runs)"
                 )
-    return Recommendation(study=session.name, chosen=chosen, candidates=candidates,
-                          settings=settings, epochs=epochs, horizon=horizon,
-                          confirmation=confirmation, verdict=verdict)
+    return Recommendation(
+        study=session.name,
+        chosen=chosen,
+        candidates=candidates,
+        settings=settings,
+        epochs=epochs,
+        peak_epochs=peak,
+        horizon=horizon,
+        confirmation=confirmation,
+        verdict=verdict,
+    )
 
 
 # ----------------------------------------------------------------------------- across tasks
@@ -342,8 +353,13 @@ def recommend_shared(sessions: list[Session], *, top_k: int) -> SharedRecommenda
     best_row = min(rows, key=lambda r: r.worst)
     trial = best_row.trial
     table = [
-        {"study": s.name, "task": s.task_info.get("task"), "own_best": s.best_value,
-         "shared": best_row.values[s.name], "regret": best_row.regrets[s.name]}
+        {
+            "study": s.name,
+            "task": s.task_info.get("task"),
+            "own_best": s.best_value,
+            "shared": best_row.values[s.name],
+            "regret": best_row.regrets[s.name],
+        }
         for s in sessions
     ]
     return SharedRecommendation(
@@ -352,8 +368,14 @@ def recommend_shared(sessions: list[Session], *, top_k: int) -> SharedRecommenda
         settings=replace(TrainSettings.from_params(trial.settings), patience=None),
         chosen_from=f"{best_row.owner} #{trial.number}",
         table=table,
-        candidates=[{"from": f"{r.owner} #{r.trial.number}", "worst_regret": r.worst,
-                     "params": r.trial.params} for r in rows],
+        candidates=[
+            {
+                "from": f"{r.owner} #{r.trial.number}",
+                "worst_regret": r.worst,
+                "params": r.trial.params,
+            }
+            for r in rows
+        ],
     )
 
 
@@ -378,9 +400,7 @@ def config_delta(settings: TrainSettings, *, keys: Sequence[str]) -> dict[str, A
     return train
 
 
-def write_config(
-    train: Mapping[str, Any], *, path: Path, header: Sequence[str]
-) -> Path:
+def write_config(train: Mapping[str, Any], *, path: Path, header: Sequence[str]) -> Path:
     """A ``# @package _global_`` Hydra config usable as ``+recommended=NAME``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# @package _global_", *[f"# {h}" for h in header]]
@@ -391,8 +411,10 @@ def write_config(
 
 def use_command(path: Path, overrides: Sequence[str]) -> str:
     name = path.stem
-    extra = "" if path.parent.resolve() == (CONF_DIR / "recommended").resolve() else (
-        f" 'hydra.searchpath=[file://{path.parent.parent.resolve()}]'"
+    extra = (
+        ""
+        if path.parent.resolve() == (CONF_DIR / "recommended").resolve()
+        else (f" 'hydra.searchpath=[file://{path.parent.parent.resolve()}]'")
     )
     base = " ".join(o for o in overrides if not o.startswith("recommend."))
     return f"python -m sweeper.train {base}{extra} +recommended={name}".replace("  ", " ")
@@ -401,16 +423,24 @@ def use_command(path: Path, overrides: Sequence[str]) -> str:
 def _plan_line(settings: TrainSettings, num_examples: int) -> str:
     from sweeper.schedule import plan_steps
 
-    plan = plan_steps(num_examples=num_examples, batch_size=settings.batch_size,
-                      num_epochs=settings.num_epochs, grad_accum=settings.grad_accum,
-                      drop_last=settings.drop_last, warmup_ratio=settings.warmup_ratio,
-                      warmup_steps=settings.warmup_steps)
+    plan = plan_steps(
+        num_examples=num_examples,
+        batch_size=settings.batch_size,
+        num_epochs=settings.num_epochs,
+        grad_accum=settings.grad_accum,
+        drop_last=settings.drop_last,
+        warmup_ratio=settings.warmup_ratio,
+        warmup_steps=settings.warmup_steps,
+    )
     return plan.banner()
 
 
 def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[str]:
-    lines = [f"| candidate | seeds | median {monitor} | mean ± std | min | max | {metric} mean | "
-             "best epochs |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| candidate | seeds | median {monitor} | mean ± std | min | max | {metric} mean | "
+        "best epochs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in cands:
         vals = c.values()
         mean, std = _stats(vals)
@@ -437,16 +467,19 @@ def write_report(
     top = session.top
     importances = param_importances(session.study)
     files = [
-        plots.plot_best_epochs([r.best_epoch for r in top if r.best_epoch is not None],
-                               out_dir / "best_epochs.png",
-                               horizons=[int(r.settings.get("num_epochs", 0)) for r in top]),
+        plots.plot_best_epochs(
+            [r.best_epoch for r in top if r.best_epoch is not None],
+            out_dir / "best_epochs.png",
+            horizons=[int(r.settings.get("num_epochs", 0)) for r in top],
+        ),
         plots.plot_lr_curves(top[:5], out_dir / "lr_curves_top.png"),
         plots.plot_scatter(
             [float(r.settings.get("warmup_ratio", 0)) for r in top],
             [float(r.best.get("best_val_loss") or math.nan) for r in top],
             out_dir / "warmup_vs_val_loss.png",
             xlabel="warmup fraction (of all optimizer steps)",
-            ylabel="best validation loss", title="Warmup fraction vs validation loss",
+            ylabel="best validation loss",
+            title="Warmup fraction vs validation loss",
             labels=[f"#{r.number}" for r in top],
         ),
     ]
@@ -472,7 +505,11 @@ def write_report(
         "|---|---|",
     ]
     for key, value in config_delta(s, keys=session.checked.space.names).items():
-        shown = value if not isinstance(value, dict) else ", ".join(f"{k}={v}" for k, v in value.items())
+        shown = (
+            value
+            if not isinstance(value, dict)
+            else ", ".join(f"{k}={v}" for k, v in value.items())
+        )
         lines.append(f"| {key} | {shown} |")
     lines += [
         "",
@@ -480,7 +517,7 @@ def write_report(
         f"The chosen trial ({rec.chosen.trial.number}) was trained under a {rec.horizon}-epoch "
         f"schedule; its runs peaked at epochs "
         f"{', '.join(_fmt(r.best_epoch, 2) for r in rec.chosen.runs)} (median rounded up: "
-        f"{math.ceil(round(statistics.median([r.best_epoch for r in rec.chosen.runs if r.best_epoch is not None] or [rec.horizon]), 9))}).",
+        f"{rec.peak_epochs}).",
         "",
         "## Robustness over seeds",
         "",
@@ -508,15 +545,26 @@ def write_report(
             f"Verdict: {rec.verdict}.",
             "",
         ]
-    lines += ["## Top trials", "", "| trial | " + " | ".join(session.checked.space.names)
-              + f" | {monitor} | {metric} | best epoch | horizon |",
-              "|---" * (len(session.checked.space.names) + 5) + "|"]
+    lines += [
+        "## Top trials",
+        "",
+        "| trial | "
+        + " | ".join(session.checked.space.names)
+        + f" | {monitor} | {metric} | best epoch | horizon |",
+        "|---" * (len(session.checked.space.names) + 5) + "|",
+    ]
     for r in top[:10]:
-        params = " | ".join(str(_fmt(r.params[k], 4) if isinstance(r.params.get(k), float)
-                                else r.params.get(k, "-")) for k in session.checked.space.names)
-        lines.append(f"| {r.number} | {params} | {_fmt(r.value)} | "
-                     f"{_fmt(r.best.get(f'best_{metric}'))} | {_fmt(r.best_epoch, 2)} | "
-                     f"{r.settings.get('num_epochs')} |")
+        params = " | ".join(
+            str(
+                _fmt(r.params[k], 4) if isinstance(r.params.get(k), float) else r.params.get(k, "-")
+            )
+            for k in session.checked.space.names
+        )
+        lines.append(
+            f"| {r.number} | {params} | {_fmt(r.value)} | "
+            f"{_fmt(r.best.get(f'best_{metric}'))} | {_fmt(r.best_epoch, 2)} | "
+            f"{r.settings.get('num_epochs')} |"
+        )
     lines += ["", "## Parameter importances", ""]
     if importances:
         lines += [f"- {k}: {v:.3f}" for k, v in importances.items()]
@@ -528,27 +576,42 @@ def write_report(
     lines += [f"- trial {r.number} ({r.state.lower()}): {redact(r.reason)}" for r in stopped] or [
         "None."
     ]
-    lines += ["", "## Plots", "", "![best epochs](best_epochs.png)", "",
-              "![LR curves of the top trials](lr_curves_top.png)", "",
-              "![warmup vs loss](warmup_vs_val_loss.png)", ""]
+    lines += [
+        "",
+        "## Plots",
+        "",
+        "![best epochs](best_epochs.png)",
+        "",
+        "![LR curves of the top trials](lr_curves_top.png)",
+        "",
+        "![warmup vs loss](warmup_vs_val_loss.png)",
+        "",
+    ]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines))
     return report, files
 
 
-def write_shared_report(rec: SharedRecommendation, sessions: list[Session], *, out_dir: Path,
-                        use: str) -> Path:
+def write_shared_report(
+    rec: SharedRecommendation, sessions: list[Session], *, out_dir: Path, use: str
+) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"# Shared defaults across {', '.join(rec.studies)}", ""]
     if any(s.task_info.get("source") == "builtin" for s in sessions):
         from sweeper.summary import BUILTIN_WARNING
 
         lines += [f"> **WARNING** {BUILTIN_WARNING}", ""]
-    lines += [f"Chosen: {rec.chosen_from} (least worst-case relative regret). Use: `{use}`", "",
-              "| study | task | own best | with shared defaults | regret |", "|---|---|---|---|---|"]
+    lines += [
+        f"Chosen: {rec.chosen_from} (least worst-case relative regret). Use: `{use}`",
+        "",
+        "| study | task | own best | with shared defaults | regret |",
+        "|---|---|---|---|---|",
+    ]
     for row in rec.table:
-        lines.append(f"| {row['study']} | {row['task']} | {_fmt(row['own_best'])} | "
-                     f"{_fmt(row['shared'])} | {row['regret']:+.2%} |")
+        lines.append(
+            f"| {row['study']} | {row['task']} | {_fmt(row['own_best'])} | "
+            f"{_fmt(row['shared'])} | {row['regret']:+.2%} |"
+        )
     lines += ["", "| candidate | worst regret | params |", "|---|---|---|"]
     for c in sorted(rec.candidates, key=lambda c: c["worst_regret"]):
         lines.append(f"| {c['from']} | {c['worst_regret']:+.2%} | {fmt_params(c['params'])} |")
@@ -559,10 +622,14 @@ def write_shared_report(rec: SharedRecommendation, sessions: list[Session], *, o
 
 def regret_table(rec: SharedRecommendation) -> str:
     rows = [("study", "task", "own best", "shared", "regret")]
-    rows += [(r["study"], str(r["task"]), _fmt(r["own_best"]), _fmt(r["shared"]),
-              f"{r['regret']:+.2%}") for r in rec.table]
+    rows += [
+        (r["study"], str(r["task"]), _fmt(r["own_best"]), _fmt(r["shared"]), f"{r['regret']:+.2%}")
+        for r in rec.table
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
 
 
 def _tracker_for(session: Session) -> Tracker | None:
@@ -572,10 +639,13 @@ def _tracker_for(session: Session) -> Tracker | None:
     parent = session.study.user_attrs.get("mlflow_parent_run_id")
     if not cfg.get("enabled", True) or not parent:
         return None
-    tracker = Tracker(uri=str(cfg["uri"]),
-                      experiment=str(cfg.get("experiment") or session.checked.cfg["experiment_name"]),
-                      artifact_location=cfg.get("artifact_location"), study_name=session.name,
-                      storage_id=session.storage_name)
+    tracker = Tracker(
+        uri=str(cfg["uri"]),
+        experiment=str(cfg.get("experiment") or session.checked.cfg["experiment_name"]),
+        artifact_location=cfg.get("artifact_location"),
+        study_name=session.name,
+        storage_id=session.storage_name,
+    )
     tracker.parent_run_id = str(parent)
     return tracker
 
@@ -591,8 +661,10 @@ def _overrides() -> list[str]:
 
 def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRecommendation:
     """Run the recommendation the config describes; prints the result, returns it."""
+    from sweeper.progress import quiet_libraries
     from sweeper.run import check
 
+    quiet_libraries()
     checked = check(cfg)
     rcfg = dict(checked.cfg.get("recommend") or {})
     top_k, seeds = rcfg.get("top_k", 3), rcfg.get("confirm_seeds", 3)
@@ -611,9 +683,13 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         path = config_dir / f"{name}.yaml"
         use = use_command(path, overrides)
         shared.config_path = write_config(
-            config_delta(shared.settings, keys=checked.space.names), path=path,
-            header=[f"Shared defaults for studies {', '.join(studies)} (least worst regret).",
-                    f"Use: {use}"])
+            config_delta(shared.settings, keys=checked.space.names),
+            path=path,
+            header=[
+                f"Shared defaults for studies {', '.join(studies)} (least worst regret).",
+                f"Use: {use}",
+            ],
+        )
         out_dir = checked.results_dir / "reports" / f"shared-{'-'.join(studies)}"
         shared.report_path = write_shared_report(shared, sessions, out_dir=out_dir, use=use)
         print(regret_table(shared))
@@ -645,8 +721,11 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
             tracker.client.log_artifact(str(tracker.parent_run_id), str(f), "recommendation")
         conf = [r.final_value for r in rec.confirmation if r.final_value is not None]
         mean, std = _stats(conf)
-        metrics = {"rec_num_epochs": rec.epochs, "rec_seed_median": rec.chosen.median,
-                   "rec_seed_std": rec.chosen.std}
+        metrics = {
+            "rec_num_epochs": rec.epochs,
+            "rec_seed_median": rec.chosen.median,
+            "rec_seed_std": rec.chosen.std,
+        }
         if conf:
             metrics |= {"rec_confirm_mean": mean, "rec_confirm_std": std}
         for key, value in metrics.items():
@@ -662,14 +741,18 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
     if session.task_info.get("source") == "builtin":
         lines.append(f"!!! {BUILTIN_WARNING}")
     delta = config_delta(rec.settings, keys=session.checked.space.names)
-    lines.append("defaults: " + fmt_params({k: v for k, v in delta.items()
-                                             if not isinstance(v, dict) and v is not None}))
+    lines.append(
+        "defaults: "
+        + fmt_params({k: v for k, v in delta.items() if not isinstance(v, dict) and v is not None})
+    )
     kwargs = delta.get("scheduler_kwargs")
     if kwargs:
         lines.append("          scheduler_kwargs: " + fmt_params(kwargs))
-    lines.append(f"chosen:   trial {rec.chosen.trial.number}: median {session.monitor} "
-                 f"{_fmt(rec.chosen.median)} ± {_fmt(rec.chosen.std)} over {len(rec.chosen.runs)} "
-                 "seed(s)")
+    lines.append(
+        f"chosen:   trial {rec.chosen.trial.number}: median {session.monitor} "
+        f"{_fmt(rec.chosen.median)} ± {_fmt(rec.chosen.std)} over {len(rec.chosen.runs)} "
+        "seed(s)"
+    )
     if rec.verdict:
         lines.append(f"epochs:   {rec.epochs} ({rec.verdict})")
     lines += [f"config:   {rec.config_path}", f"report:   {rec.report_path}", f"use:      {use}"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 from sweeper.errors import ConfigError
 from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS
@@ -20,6 +20,20 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """A number (not a bool) that is finite as a float.
+
+    An int past float range (``10**400`` on the command line) counts as not finite: float math
+    on it (``math.isfinite``, ``/``) raises ``OverflowError``.
+    """
+    if not _num(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,7 @@ class Range:
     def __call__(self, value: Any) -> str | None:
         if value is None and self.nullable:
             return None
-        ok = _num(value) and math.isfinite(value)
+        ok = is_finite_number(value)
         ok = ok and (not self.integer or float(value).is_integer())
         if ok and self.low is not None:
             ok = value > self.low if self.low_open else value >= self.low
@@ -116,6 +130,12 @@ assert {k.split(".", 1)[1] for k in RULES if k.startswith("scheduler_kwargs.")} 
 ), "every scheduler parameter needs a rule"
 
 
+def shown_key(key: str) -> str:
+    """``key`` as messages show it: as is, or quoted where it holds a line break or another
+    control character, so that an error stays one line."""
+    return key if key.isprintable() else repr(key)
+
+
 def check_value(key: str, value: Any, *, where: str | None = None) -> None:
     """Raise :class:`ConfigError` unless ``value`` is allowed for train key ``key``.
 
@@ -125,7 +145,7 @@ def check_value(key: str, value: Any, *, where: str | None = None) -> None:
         where: The config path to name in the message (defaults to ``train.<key>``).
     """
     rule = RULES.get(key)
-    name = where or f"train.{key}"
+    name = where or f"train.{shown_key(key)}"
     if rule is None:
         raise ConfigError(f"{name}: {key!r} is not a training setting; allowed: {sorted(RULES)}.")
     allowed = rule(value)

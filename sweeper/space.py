@@ -15,13 +15,13 @@ An entry set to ``null`` is not searched (the train value is used).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from sweeper.errors import ConfigError
-from sweeper.settings import RULES, Range, check_value
+from sweeper.settings import RULES, Range, check_value, is_finite_number, shown_key
 
 TYPES = ("float", "int", "categorical")
 _FIELDS = {
@@ -104,10 +104,13 @@ class ParamSpec:
                 f"search_space.{self.name}: sampler=grid needs a step on float entries "
                 f"(low={self.low}, high={self.high}) or type: categorical."
             )
-        step = self.step or 1
-        count = round((self.high - self.low) / step) + 1
-        values = [self.low + i * step for i in range(count)]
-        return [int(v) for v in values] if self.type == "int" else values
+        if self.type == "int":
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        # In decimals, as Optuna checks them: 0.1 + 3 * 0.2 in floats is 0.7000000000000001,
+        # past high=0.7 (Optuna warns that it is out of range).
+        low, step = Decimal(str(self.low)), Decimal(str(self.step))
+        count = int((Decimal(str(self.high)) - low) / step) + 1
+        return [float(low + i * step) for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -143,13 +146,27 @@ class SearchSpace:
 
 
 def _number(where: str, field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ConfigError(f"{where}.{field} must be a finite number but got {value!r}.")
     return value
 
 
+def _divides(step: float, *, low: float, high: float) -> bool:
+    """Whether ``step`` divides ``high - low`` exactly, by Optuna's own rule.
+
+    Optuna compares the decimal forms (``str``) and, when they do not divide, moves ``high``
+    down to the last whole step with only a warning: a near miss in floating point (0.875 -
+    0.3008560750639882 by 0.5741439249360119) would shrink the range to the single value
+    ``low``. The same rule here refuses such a step instead.
+    """
+    try:
+        return (Decimal(str(high)) - Decimal(str(low))) % Decimal(str(step)) == 0
+    except InvalidOperation:  # a quotient past decimal precision (1e300 by 1e-300)
+        return False
+
+
 def _parse_entry(name: str, raw: Any, earlier: Mapping[str, ParamSpec]) -> ParamSpec:
-    where = f"search_space.{name}"
+    where = f"search_space.{shown_key(name)}"
     if not isinstance(raw, Mapping):
         raise ConfigError(
             f"{where} must be a mapping like {{type: float, low: ..., high: ...}} but got {raw!r}."
@@ -210,8 +227,7 @@ def _parse_entry(name: str, raw: Any, earlier: Mapping[str, ParamSpec]) -> Param
             raise ConfigError(f"{where}: step and log cannot be combined (got step={step}).")
         if kind == "int" and not float(step).is_integer():
             raise ConfigError(f"{where}.step must be an integer for type int but got {step}.")
-        span = (high - low) / step
-        if abs(span - round(span)) > 1e-9 * max(1.0, abs(span)):
+        if not _divides(step, low=low, high=high):
             raise ConfigError(
                 f"{where}.step must divide high - low ({high} - {low}) but got {step}."
             )
@@ -248,7 +264,8 @@ def _parse_when(
         for value in values:
             if value not in parent.choices:
                 raise ConfigError(
-                    f"{where}.when.{key} must use choices of search_space.{key} "
+                    f"{where}.when.{shown_key(str(key))} must use choices of "
+                    f"search_space.{shown_key(str(key))} "
                     f"{list(parent.choices)} but got {value!r}."
                 )
         conditions.append((str(key), values))

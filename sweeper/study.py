@@ -8,13 +8,15 @@ with their parameters by ``RetryHeartbeatStaleTrialCallback``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sweeper.errors import ConfigError, StorageError, StudyError
 from sweeper.secrets import redact, register_url
@@ -33,6 +35,8 @@ HEARTBEAT_ATTR = "sweeper:heartbeat"
 # Called with (study, stale trial) after a stale trial is failed; set by the run (to close the
 # trial's MLflow run) before the first trial starts.
 StaleHook = Callable[["optuna.Study", "FrozenTrial"], None]
+T = TypeVar("T")
+_SCHEMA_ATTEMPTS = 6
 
 
 # ----------------------------------------------------------------------------- storage
@@ -45,6 +49,7 @@ def _make_heartbeat_journal(base: type) -> type:
     the trial's system attributes, and ``fail_stale_trials`` fails RUNNING trials whose newest
     timestamp is older than ``grace_period`` and calls the stale-trial callback.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages._heartbeat import BaseHeartbeat
     from optuna.trial import TrialState
 
@@ -63,7 +68,9 @@ def _make_heartbeat_journal(base: type) -> type:
             self._stale_callback = stale_callback
 
         def record_heartbeat(self, trial_id: int) -> None:
-            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
+            # Another worker may have failed it as stale already; its owner finds out at tell.
+            with contextlib.suppress(UpdateFinishedTrialError):
+                self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
 
         def _get_stale_trial_ids(self, study_id: int) -> list[int]:
             now = time.time()
@@ -71,10 +78,13 @@ def _make_heartbeat_journal(base: type) -> type:
             for trial in self.get_all_trials(
                 study_id, deepcopy=False, states=(TrialState.RUNNING,)
             ):
-                beat = trial.system_attrs.get(HEARTBEAT_ATTR)
-                if beat is None and trial.datetime_start is not None:
-                    beat = trial.datetime_start.timestamp()
-                if beat is not None and now - float(beat) > self._grace_period:
+                # The newest sign of life: a heartbeat, or the start itself. A retried trial
+                # inherits the failed one's system attributes (its old heartbeat included), so
+                # the start must count too, or a retry would look stale before its first beat.
+                beats = [float(trial.system_attrs.get(HEARTBEAT_ATTR, 0.0))]
+                if trial.datetime_start is not None:
+                    beats.append(trial.datetime_start.timestamp())
+                if now - max(beats) > self._grace_period:
                     stale.append(trial._trial_id)
             return stale
 
@@ -157,6 +167,37 @@ class _StaleRetry:
         self.retry(study, trial)
 
 
+def _schema_race(err: BaseException) -> bool:
+    """Whether ``err`` is another worker creating Optuna's tables at the same moment."""
+    import sqlalchemy.exc
+
+    # Optuna wraps some SQLAlchemy errors in its own (StorageInternalError from ...).
+    for cause in (err, err.__cause__):
+        if isinstance(cause, sqlalchemy.exc.IntegrityError):
+            return True  # PostgreSQL: duplicate key in pg_type (CREATE raced) or version_info
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and "already exists" in str(cause):
+            return True  # SQLite: table ... already exists
+    return False
+
+
+def _with_schema_retry(make: Callable[[], T]) -> T:
+    """``make()``, retried while workers started together race to create the schema.
+
+    ``RDBStorage`` creates its tables on first use, and concurrent ``CREATE TABLE`` on a fresh
+    database fails in all but one worker; a moment later the tables exist and it succeeds.
+    """
+    import random
+
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            return make()
+        except Exception as err:
+            if attempt == _SCHEMA_ATTEMPTS - 1 or not _schema_race(err):
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
+    raise AssertionError("unreachable")
+
+
 def open_storage(cfg: Mapping[str, Any]) -> tuple[optuna.storages.BaseStorage, _StaleRetry | None]:
     """Connect to the configured storage now, failing fast with a password-free message.
 
@@ -202,13 +243,19 @@ def open_storage(cfg: Mapping[str, Any]) -> tuple[optuna.storages.BaseStorage, _
             engine_kwargs["connect_args"] = {"timeout": 60}
         else:
             engine_kwargs["connect_args"] = {"connect_timeout": 10}
-        storage = RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=interval,
-            grace_period=grace,
-            heartbeat_stale_trial_callback=stale,
+        storage = _with_schema_retry(
+            lambda: RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=interval,
+                grace_period=grace,
+                heartbeat_stale_trial_callback=stale,
+            )
         )
+        # Close the pooled connections when the storage goes (a sweep run in-process: tests,
+        # notebooks), instead of leaving each to the garbage collector, which psycopg reports
+        # as a leak (ResourceWarning).
+        weakref.finalize(storage, storage.engine.dispose)
         return storage, stale
     except StorageError:
         raise
@@ -296,12 +343,23 @@ def _per_trial_sampler_class() -> type:
 _SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler",)
 
 
+def _check_targets(node: Any, *, group: str, allowed: str) -> None:
+    """Only Optuna's own classes may be built from config: a ``_target_`` is a call."""
+    if isinstance(node, Mapping):
+        target = node.get("_target_")
+        if target is not None and not str(target).startswith(allowed):
+            raise ConfigError(f"{group}._target_ must be a class in {allowed}* but got {target!r}.")
+        for value in node.values():
+            _check_targets(value, group=group, allowed=allowed)
+
+
 def build_sampler(
     cfg: Mapping[str, Any], *, seed: int, space: SearchSpace
 ) -> optuna.samplers.BaseSampler:
     """The configured sampler (``_target_`` + arguments), seeded per trial from ``seed``."""
     from hydra.utils import instantiate
 
+    _check_targets(cfg, group="sampler", allowed="optuna.samplers.")
     target = str(cfg.get("_target_", ""))
     kwargs = {k: v for k, v in cfg.items() if k != "seed"}
     if target.endswith("GridSampler"):
@@ -324,6 +382,7 @@ def build_pruner(cfg: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     """The configured pruner (``_target_`` + arguments); its steps are evaluation indices."""
     from hydra.utils import instantiate
 
+    _check_targets(cfg, group="pruner", allowed="optuna.pruners.")
     try:
         pruner: optuna.pruners.BasePruner = instantiate(dict(cfg))
     except Exception as err:
@@ -408,6 +467,34 @@ def count_trials(study: optuna.Study) -> Counts:
         running=states[TrialState.RUNNING],
         waiting=states[TrialState.WAITING],
     )
+
+
+def claims_a_slot(trial: optuna.Trial, n_trials: int) -> bool:
+    """Whether ``trial`` (just started) is among the first ``n_trials`` counted trials.
+
+    Workers check the study's counts and then start a trial; two workers can both see one
+    slot left and both start. Trial numbers are handed out atomically by the storage, so every
+    worker agrees which trials came first: a trial with ``n_trials`` finished or running
+    trials numbered before it is one too many.
+    """
+    from optuna.trial import TrialState
+
+    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    ahead = sum(
+        1 for t in trial.study.get_trials(deepcopy=False, states=counted) if t.number < trial.number
+    )
+    return ahead < n_trials
+
+
+def release_trial(trial: optuna.Trial) -> None:
+    """Put a trial that is not needed back in the queue (WAITING) instead of running it.
+
+    It keeps its number and is the first one a later run with a larger ``sweep.n_trials`` (or
+    a retry of a failed trial) picks up; it never counts as finished or failed.
+    """
+    from optuna.trial import TrialState
+
+    trial.storage.set_trial_state_values(trial._trial_id, state=TrialState.WAITING)
 
 
 def fail_stale_trials(study: optuna.Study) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -126,8 +128,10 @@ def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: l
         max(len(h), *(len(row[i]) for row in body)) if body else len(h)
         for i, h in enumerate(header)
     ]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body
+    ]
     return "\n".join(lines)
 
 
@@ -138,6 +142,66 @@ def _overrides() -> list[str]:
         return [redact(o) for o in HydraConfig.get().overrides.task]
     except ValueError:
         return []
+
+
+def next_commands(
+    *,
+    tracking_uri: str | None,
+    experiment_id: str | None,
+    storage_cfg: dict[str, Any],
+    overrides: list[str],
+) -> list[tuple[str, str]]:
+    """(command, what it does) to look at a sweep, quoted to paste into a POSIX shell.
+
+    The MLflow UI of a tracking server is a URL to open rather than a command.
+
+    Args:
+        tracking_uri: The MLflow tracking URI; ``None`` without tracking.
+        experiment_id: The MLflow experiment (its page is the run comparison).
+        storage_cfg: The ``storage`` config node.
+        overrides: The sweep's command-line overrides, repeated for the recommendation.
+    """
+    out: list[tuple[str, str]] = []
+    if tracking_uri is not None:
+        # The experiment's runs table: expand the study's run for its trials, chart view to compare.
+        page = f"#/experiments/{experiment_id}/runs" if experiment_id else ""
+        if tracking_uri.startswith(("http://", "https://")):
+            # A server is already running: its page is the thing to open.
+            out.append(
+                (f"{redact(tracking_uri).rstrip('/')}/{page}", "MLflow UI: open in a browser")
+            )
+        else:
+            out.append(
+                (
+                    f"python -m sweeper.ui --backend-store-uri {shlex.quote(redact(tracking_uri))}",
+                    f"MLflow UI; then open http://127.0.0.1:5000/{page}",
+                )
+            )
+    kind = storage_cfg.get("kind")
+    url = str(storage_cfg.get("url") or "")
+    if kind == "journal":
+        out.append(
+            (
+                f"optuna-dashboard {shlex.quote(str(storage_cfg.get('path')))}",
+                "Optuna Dashboard on http://127.0.0.1:8080",
+            )
+        )
+    elif kind != "memory" and url:
+        # A URL with a password comes from the environment (storage=postgres): name the variable
+        # rather than print the secret.
+        shown = (
+            '"$SWEEPER_STORAGE_URL"'
+            if redact(url) != url and os.environ.get("SWEEPER_STORAGE_URL") == url
+            else shlex.quote(redact(url))
+        )
+        out.append((f"optuna-dashboard {shown}", "Optuna Dashboard on http://127.0.0.1:8080"))
+    out.append(
+        (
+            " ".join(["python -m sweeper.recommend", *(shlex.quote(o) for o in overrides)]),
+            "recommended epochs/warmup/LR/scheduler + report",
+        )
+    )
+    return out
 
 
 def make_plots(
@@ -207,7 +271,6 @@ def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: flo
     plot_files = make_plots(
         items, run_dir / "plots", study=study, direction=sweep.direction, monitor=sweep.monitor
     )
-    overrides = " ".join(_overrides())
     lines = [f"{'=' * 30} sweep summary: {checked.sweep.study_name} {'=' * 30}"]
     if info.source == "builtin":
         lines.append(f"!!! {BUILTIN_WARNING}")
@@ -251,17 +314,14 @@ def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: flo
     lines.append(f"plots:   {run_dir / 'plots'}")
     lines.append(f"config:  {run_dir / 'config.yaml'}")
     lines.append("next:")
-    if tracker is not None and tracker.uri.startswith("sqlite"):
-        lines.append(
-            f"  python -m sweeper.ui --backend-store-uri {redact(tracker.uri)}"
-            "   # MLflow UI on http://127.0.0.1:5000"
-        )
-    if not storage.startswith(("memory", "journal")):
-        lines.append(f"  optuna-dashboard {storage}   # Optuna's dashboard")
-    lines.append(
-        f"  python -m sweeper.recommend {overrides}".rstrip()
-        + "   # recommended epochs/warmup/LR/scheduler + report"
+    commands = next_commands(
+        tracking_uri=None if tracker is None else tracker.uri,
+        experiment_id=None if tracker is None else tracker.experiment_id,
+        storage_cfg=checked.cfg["storage"],
+        overrides=_overrides(),
     )
+    for command, what in commands:
+        lines.append(f"  {command}   # {what}")
     text = "\n".join(lines)
     (run_dir / "summary.txt").write_text(text + "\n")
     print(text, file=sys.stdout, flush=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sweeper.progress import Progress, fmt_params
+from sweeper.progress import Progress, fmt_params, quiet_libraries
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -25,6 +25,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     from sweeper.secrets import install_log_filter, register_url
     from sweeper.tracking import NullRun, Tracker
 
+    quiet_libraries()
     checked = check(cfg)
     cfg_plain = checked.cfg
     install_log_filter()

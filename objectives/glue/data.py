@@ -76,7 +76,11 @@ def read_tsv(path: Path, task: Task) -> Split:
     text_b: list[str] = []
     labels: list[Any] = []
     # utf-8-sig drops the byte-order mark MRPC starts with.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror or err}).") from None
+    with handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         try:
             first = next(reader)
@@ -149,17 +153,36 @@ def parse_label(text: str, task: Task, *, where: str) -> Any:
     return int(value)
 
 
-def load_glue_dir(task: Task, glue_dir: Path) -> tuple[Split, dict[str, Split]]:
-    """Train and eval splits of ``task`` from a folder in the original ``glue_data/`` layout."""
+def glue_files(task: Task, glue_dir: Path) -> dict[str, Path]:
+    """The TSV file of each split ``task`` reads from ``glue_dir`` (``train`` first).
+
+    Cheap (no file is read), so the config check runs it before anything is opened.
+
+    Raises:
+        DataError: naming the task's folder or the first of its files that is missing.
+    """
     folder = glue_dir / task.folder
     if not folder.is_dir():
         raise DataError(
             f"{folder}: folder not found (data.glue_dir={glue_dir} has no {task.folder}/ for "
             f"task {task.name})."
         )
-    train = read_tsv(folder / "train.tsv", task)
-    evals = {name: read_tsv(folder / file, task) for name, (file, _) in task.eval_splits.items()}
-    return train, evals
+    files = {"train": folder / "train.tsv"}
+    files.update({name: folder / file for name, (file, _) in task.eval_splits.items()})
+    for path in files.values():
+        if not path.is_file():
+            raise DataError(
+                f"{path}: file not found (GLUE task {task.name} needs "
+                f"{sorted(p.name for p in files.values())} in {folder})."
+            )
+    return files
+
+
+def load_glue_dir(task: Task, glue_dir: Path) -> tuple[Split, dict[str, Split]]:
+    """Train and eval splits of ``task`` from a folder in the original ``glue_data/`` layout."""
+    files = glue_files(task, glue_dir)
+    train = read_tsv(files.pop("train"), task)
+    return train, {name: read_tsv(path, task) for name, path in files.items()}
 
 
 # ----------------------------------------------------------------------------- the hub
@@ -213,7 +236,6 @@ def load_hub(
         go_offline()  # the datasets cache may still hold it
     import datasets
 
-    datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     try:
         loaded = datasets.load_dataset(
@@ -296,15 +318,37 @@ def check_config(cfg: Mapping[str, Any]) -> Task:
     max_len = cfg.get("max_seq_length", 128)
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 8:
         raise ConfigError(f"data.max_seq_length must be an integer >= 8 but got {max_len!r}.")
+    _check_builtin(cfg.get("builtin"))
     if cfg.get("source") == "glue_dir" and not cfg.get("glue_dir"):
         raise ConfigError(
             "data.source=glue_dir needs data.glue_dir (or the GLUE_DIR environment variable) "
             "but got null."
         )
     glue_dir = cfg.get("glue_dir")
-    if glue_dir and resolve_source(cfg) == "glue_dir" and not Path(glue_dir).is_dir():
-        raise DataError(f"{glue_dir}: data.glue_dir is not a folder.")
+    if glue_dir and resolve_source(cfg) == "glue_dir":
+        # str(): a number given on the command line arrives as an int. expanduser as the loader.
+        folder = Path(str(glue_dir)).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"{glue_dir}: data.glue_dir is not a folder.")
+        glue_files(task, folder)  # the task's folder and files, before anything is opened
     return task
+
+
+def _check_builtin(spec: Any) -> None:
+    """The ``data.builtin`` node (checked for every source: ``auto`` may fall back to it)."""
+    if spec is None:
+        return
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            f"data.builtin must be a mapping {{num_train, num_eval, label_noise}} but got {spec!r}."
+        )
+    for key in ("num_train", "num_eval"):
+        value = spec.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"data.builtin.{key} must be an integer >= 1 but got {value!r}.")
+    noise = spec.get("label_noise", 0.0)
+    if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < 0.5:
+        raise ConfigError(f"data.builtin.label_noise must be in [0, 0.5) but got {noise!r}.")
 
 
 def load_task_data(cfg: Mapping[str, Any], *, seed: int) -> TaskData:

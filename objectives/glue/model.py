@@ -53,10 +53,17 @@ def resolve_name_or_path(name_or_path: str) -> str:
 
 
 def _hub_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "revision": cfg.get("revision"),
-        "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
-    }
+    trust = cfg.get("trust_remote_code", False)
+    # Only a real true runs a checkpoint's code: bool("no") or bool("false") would be True.
+    if not isinstance(trust, bool):
+        raise ConfigError(f"model.trust_remote_code must be true or false but got {trust!r}.")
+    return {"revision": cfg.get("revision"), "trust_remote_code": trust}
+
+
+def check_model_config(cfg: Mapping[str, Any]) -> None:
+    """The model node's checks that need no download: path, weights format, flags."""
+    resolve_name_or_path(str(cfg.get("name_or_path") or ""))
+    _hub_kwargs(cfg)
 
 
 def prepare_hub_access(path: str) -> None:
@@ -69,15 +76,25 @@ def load_tokenizer(cfg: Mapping[str, Any]) -> PreTrainedTokenizerBase:
     """The model's tokenizer; :class:`ModelError` when it is missing."""
     from transformers import AutoTokenizer
 
+    hub_kwargs = _hub_kwargs(cfg)  # a bad value is a ConfigError of its own, not a load error
     path = resolve_name_or_path(str(cfg.get("name_or_path") or ""))
     prepare_hub_access(path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **_hub_kwargs(cfg))
+        tokenizer = AutoTokenizer.from_pretrained(path, **hub_kwargs)
     except (OSError, ValueError) as err:
         raise ModelError(
             f"model.name_or_path={cfg.get('name_or_path')}: cannot load its tokenizer "
             f"({str(err).splitlines()[0] if str(err) else type(err).__name__})."
         ) from None
+    # transformers builds a tokenizer of special tokens only when a folder has no tokenizer
+    # files; every word would then be [UNK] and trials would learn nothing, silently.
+    if len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_tokens)):
+        raise ModelError(
+            f"model.name_or_path={cfg.get('name_or_path')}: no tokenizer in {path} (its "
+            "vocabulary holds only special tokens); it must hold the tokenizer files "
+            "(tokenizer.json, or vocab.txt, vocab.json + merges.txt, *.model) as written by "
+            "tokenizer.save_pretrained()."
+        )
     if tokenizer.pad_token is None:
         raise ModelError(
             f"model.name_or_path={cfg.get('name_or_path')}: the tokenizer has no pad token; "

@@ -35,12 +35,20 @@ class GlueObjective:
         self._evals: dict[str, Encoded] = {}
         self._tokenizer: Any = None
 
+    @staticmethod
+    def check_config(*, data: Mapping[str, Any], model: Mapping[str, Any]) -> None:
+        """Check the data and model nodes before anything loads (files, task, model path)."""
+        from objectives.glue.data import check_config
+        from objectives.glue.model import check_model_config
+
+        check_config(data)
+        check_model_config(model)
+
     def prepare(self) -> TaskInfo:
         """Load the examples, tokenize them (cached) and check that the model loads."""
         from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # (log levels are the caller's: sweeper's job_logging)
         started = time.perf_counter()
         data = load_task_data(self.data_cfg, seed=self.seed)
         tokenizer = load_tokenizer(self.model_cfg)

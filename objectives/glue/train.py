@@ -268,6 +268,9 @@ def fine_tune(
         lr=settings.lr,
         betas=(settings.adam_beta1, settings.adam_beta2),
         eps=settings.adam_epsilon,
+        # One fused kernel for all parameters: ~10x faster than the per-tensor default on CPU
+        # (the optimizer step is a large share of a small model's step time).
+        fused=True,
     )
     scheduler = build_scheduler(
         optimizer, name=settings.scheduler, plan=plan, kwargs=settings.scheduler_kwargs
@@ -309,7 +312,9 @@ def fine_tune(
             step += 1
 
             # Train loss per logging interval; a NaN/inf loss stops the trial at once.
-            if step % settings.log_every_steps == 0 or step in eval_at:
+            # The first update is logged alone: its loss is the initial loss the divergence
+            # check compares with, before any large step could have blown it up.
+            if step == 1 or step % settings.log_every_steps == 0 or step in eval_at:
                 losses = torch.stack(pending).tolist()
                 bad = next((k for k, v in enumerate(losses) if not math.isfinite(v)), None)
                 if bad is not None:

