@@ -118,7 +118,9 @@ def bare_loop(
     from objectives.glue.train import param_groups
 
     set_seed(settings.seed)  # before the model: the new head's weights follow the seed
-    model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=num_labels)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_path, num_labels=num_labels, use_safetensors=True
+    )
     model.train()
     optimizer = torch.optim.AdamW(param_groups(model, settings.weight_decay), lr=LR, fused=True)
     schedule = get_linear_schedule_with_warmup(

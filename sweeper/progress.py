@@ -35,8 +35,14 @@ _PROGRESS_BARS = (
 )
 # Environment switches that silence a library: MLflow prints "View run ... at" links with
 # sys.stdout.write (no logger) after each run it ends on a server; the hub reads its variable
-# when imported. Set only where the user has not, and taken back for hydra.verbose=true.
-_QUIET_ENV = {"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+# when imported, and transformers reads its level when first imported (which resets its logger:
+# imported after this call, it still starts at the job_logging level, ERROR). Set only where
+# the user has not, and taken back for hydra.verbose=true.
+_QUIET_ENV = {
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+}
 _env_set: set[str] = set()
 # Bars redraw at most this often (seconds); the plain lines do not depend on it.
 _REFRESH_S = 0.25
@@ -391,17 +397,13 @@ class Progress:
     def trial_started(self, plan: StepPlan) -> None:
         self.total_steps = plan.num_training_steps
         self._announced = True
+        # The one start-up line of a trial: its draws and its whole step plan.
         log.info(
-            "trial %d starts (%s): %s | %d steps = %d epoch%s x %d, batch %d, warmup %d",
+            "trial %d starts (%s): %s | %s",
             self.trial_number,
             self._ordinal(),
             fmt_params(self._params),
-            plan.num_training_steps,
-            plan.num_epochs,
-            "" if plan.num_epochs == 1 else "s",
-            plan.steps_per_epoch,
-            plan.effective_batch_size,
-            plan.num_warmup_steps,
+            plan.banner(),
         )
         if self._bars is not None:
             self._bars.reset(

@@ -162,7 +162,11 @@ def test_a_pipe_gets_one_line_per_evaluation_and_per_trial(
     assert "\x1b[" not in out and "━" not in out and "\r" not in out  # no redraws
     assert done.stderr == ""  # no warnings, no library output
 
-    starts = _lines(out, r"trial (\d+) starts \((\d) of 3\): (.*) \| (\d+) steps = ")
+    starts = _lines(
+        out,
+        r"trial (\d+) starts \((\d) of 3\): (.*) \| examples=320 epochs=\d batch=32 accum=1 "
+        r"effective_batch=32 steps/epoch=10 total_steps=(\d+) warmup_steps=\d+$",
+    )
     # Trial 2 fails before it has a step plan: its parameters are on its end line instead.
     assert [int(m[1]) for m in starts] == [0, 1, 3]
     assert "lr=1.00e-04" in starts[0][3] and "num_epochs=2" in starts[0][3]
