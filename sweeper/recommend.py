@@ -385,17 +385,13 @@ def recommend_shared(sessions: list[Session], *, top_k: int) -> SharedRecommenda
 def config_delta(settings: TrainSettings, *, keys: Sequence[str]) -> dict[str, Any]:
     """The ``train`` values to set: every searched key, num_epochs, scheduler parameters."""
     flat = settings.as_params()
-    wanted = list(dict.fromkeys([*keys, "num_epochs", "scheduler", "warmup_ratio", "lr"]))
-    train: dict[str, Any] = {"scheduler_kwargs": {}}
+    wanted = dict.fromkeys(["lr", "warmup_ratio", "num_epochs", "scheduler", *keys])
+    train: dict[str, Any] = {}
     for key in wanted:
-        if key.startswith("scheduler_kwargs."):
-            continue
-        if key in flat:
+        if key in flat and not key.startswith("scheduler_kwargs."):
             train[key] = flat[key]
-    for key, value in settings.active_scheduler_kwargs().items():
-        train["scheduler_kwargs"][key] = value
-    if not train["scheduler_kwargs"]:
-        del train["scheduler_kwargs"]
+        if key == "scheduler" and settings.active_scheduler_kwargs():
+            train["scheduler_kwargs"] = settings.active_scheduler_kwargs()
     train["patience"] = None  # a recommended run trains exactly num_epochs epochs
     return train
 
@@ -409,15 +405,21 @@ def write_config(train: Mapping[str, Any], *, path: Path, header: Sequence[str])
     return path
 
 
-def use_command(path: Path, overrides: Sequence[str]) -> str:
-    name = path.stem
-    extra = (
-        ""
-        if path.parent.resolve() == (CONF_DIR / "recommended").resolve()
-        else (f" 'hydra.searchpath=[file://{path.parent.parent.resolve()}]'")
-    )
-    base = " ".join(o for o in overrides if not o.startswith("recommend."))
-    return f"python -m sweeper.train {base}{extra} +recommended={name}".replace("  ", " ")
+def use_command(path: Path, overrides: Sequence[str], *, delta: Mapping[str, Any]) -> str:
+    """The command that trains with the written config: the sweep's own overrides, minus those
+    the config sets (a command-line ``train.lr=...`` would beat the config group's value)."""
+    import shlex
+
+    set_here = {f"train.{key}" for key in delta}
+    kept = [
+        o
+        for o in overrides
+        if not o.startswith("recommend.")
+        and not any(o.lstrip("+~").startswith((k + "=", k + ".")) for k in set_here)
+    ]
+    if path.parent.resolve() != (CONF_DIR / "recommended").resolve():
+        kept.append(f"hydra.searchpath=[file://{path.parent.parent.resolve()}]")
+    return shlex.join(["python", "-m", "sweeper.train", *kept, f"+recommended={path.stem}"])
 
 
 def _plan_line(settings: TrainSettings, num_examples: int) -> str:
@@ -505,12 +507,14 @@ def write_report(
         "|---|---|",
     ]
     for key, value in config_delta(s, keys=session.checked.space.names).items():
-        shown = (
-            value
-            if not isinstance(value, dict)
-            else ", ".join(f"{k}={v}" for k, v in value.items())
-        )
+        if isinstance(value, dict):
+            shown = fmt_params(value)
+        elif key == "patience":
+            shown = "null (no early stopping: train exactly num_epochs)"
+        else:
+            shown = fmt_params({key: value}).split("=", 1)[1]
         lines.append(f"| {key} | {shown} |")
+    lines += ["", f"(Exact values in `{rec.config_path}`.)" if rec.config_path else ""]
     lines += [
         "",
         f"Schedule this implies: {_plan_line(s, int(info.get('num_train') or 1))}.",
@@ -567,6 +571,8 @@ def write_report(
         )
     lines += ["", "## Parameter importances", ""]
     if importances:
+        lines.append(f"fANOVA over {len(top)} complete trials (few trials: read as a hint):")
+        lines.append("")
         lines += [f"- {k}: {v:.3f}" for k, v in importances.items()]
         lines += ["", "![importances](param_importances.png)"]
     else:
@@ -681,9 +687,10 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         shared = recommend_shared(sessions, top_k=top_k)
         name = rcfg.get("name") or f"{checked.cfg['experiment_name']}_shared"
         path = config_dir / f"{name}.yaml"
-        use = use_command(path, overrides)
+        delta = config_delta(shared.settings, keys=checked.space.names)
+        use = use_command(path, overrides, delta=delta)
         shared.config_path = write_config(
-            config_delta(shared.settings, keys=checked.space.names),
+            delta,
             path=path,
             header=[
                 f"Shared defaults for studies {', '.join(studies)} (least worst regret).",
@@ -701,10 +708,11 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
     task = session.task_info.get("task", "task")
     name = rcfg.get("name") or f"{checked.cfg['experiment_name']}_{task}"
     path = config_dir / f"{name}.yaml"
-    use = use_command(path, overrides)
+    delta = config_delta(rec.settings, keys=checked.space.names)
+    use = use_command(path, overrides, delta=delta)
     info = session.task_info
     rec.config_path = write_config(
-        config_delta(rec.settings, keys=checked.space.names),
+        delta,
         path=path,
         header=[
             f"Recommended by sweeper from study {rec.study} ({info.get('task')}, data "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import math
 import signal
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sweeper.config import resolve
-from sweeper.errors import ConfigError, NonFiniteLossError, SweeperError
+from sweeper.errors import ConfigError, NonFiniteLossError
 from sweeper.objective import Objective, TaskInfo
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
@@ -744,12 +743,4 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     )
 
 
-def best_value(study: optuna.Study) -> float | None:
-    try:
-        value = study.best_value
-    except ValueError:
-        return None
-    return None if value is None or math.isnan(value) else float(value)
-
-
-__all__ = ["Interrupted", "SweeperError", "check", "run"]
+__all__ = ["Interrupted", "check", "make_objective", "run", "train_once"]

@@ -53,7 +53,7 @@ def test_experiment_glue_is_a_delta_over_the_defaults() -> None:
     glue = resolve(compose(["+experiment=glue"]))
     assert glue["experiment_name"] == "glue" and base["experiment_name"] == "default"
     assert glue["sweep"]["study_name"] == "glue-sst2"
-    assert glue["data"]["max_train_samples"] == 8000 and base["data"]["max_train_samples"] is None
+    assert glue["data"]["max_train_samples"] == 12000 and base["data"]["max_train_samples"] is None
     header = (CONF_DIR / "experiment" / "glue.yaml").read_text().splitlines()
     assert header[0] == "# @package _global_"
     assert any("python -m sweeper +experiment=glue" in line for line in header[:5])

@@ -158,3 +158,56 @@ def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixt
         rec.report_path is not None
         and "least worst-case relative regret" in rec.report_path.read_text()
     )
+
+
+@pytest.mark.slow
+def test_on_a_small_real_sweep_of_shared_sst2(
+    tmp_path: Path, tiny_model_dir: Path, glue_dir: Path
+) -> None:
+    """The real objective on real SST-2 (tiny model, small subsets): config and report written,
+    the report's numbers are the study's, the config runs as written."""
+    from tests.conftest import tiny_overrides
+
+    root = tmp_path / "runs"
+    overrides = tiny_overrides(
+        root,
+        tiny_model_dir,
+        "+experiment=glue",
+        "data=glue",
+        f"data.glue_dir={glue_dir}",
+        "data.max_train_samples=128",
+        "data.max_eval_samples=64",
+        "train.batch_size=16",
+        "sweep.n_trials=3",
+        "sweep.enqueue=[]",
+    )
+    run(compose(overrides))
+    rec = recommend(
+        compose(
+            [
+                *overrides,
+                "recommend.top_k=2",
+                "recommend.confirm_seeds=2",
+                f"recommend.config_dir={tmp_path}/conf/recommended",
+            ]
+        )
+    )
+    assert isinstance(rec, Recommendation)
+    study = optuna.load_study(study_name="glue-sst2", storage=f"sqlite:///{root}/optuna.db")
+    assert study.user_attrs["task_info"]["source"] == "glue_dir"
+    assert rec.candidates[0].runs[0].best_value == study.best_value
+    assert all(len(c.runs) == 2 for c in rec.candidates)
+    assert rec.report_path is not None and rec.config_path is not None
+    report = rec.report_path.read_text()
+    assert "from **glue_dir**" in report and f"{study.best_value:.4f}" in report
+    # The command written for it: the sweep's overrides minus those the config sets (the
+    # sweep's train.num_epochs=2 would beat the recommended value), then the config.
+    import shlex
+
+    from sweeper.recommend import config_delta, use_command
+
+    use = use_command(rec.config_path, overrides, delta=config_delta(rec.settings, keys=[]))
+    args = shlex.split(use)[3:]
+    assert "train.num_epochs=2" not in args and args[-1] == "+recommended=glue_sst2"
+    out = train(compose(args))
+    assert out.epochs_trained == rec.epochs and out.stop == "completed"
