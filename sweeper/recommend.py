@@ -422,21 +422,6 @@ def use_command(path: Path, overrides: Sequence[str], *, delta: Mapping[str, Any
     return shlex.join(["python", "-m", "sweeper.train", *kept, f"+recommended={path.stem}"])
 
 
-def _plan_line(settings: TrainSettings, num_examples: int) -> str:
-    from sweeper.schedule import plan_steps
-
-    plan = plan_steps(
-        num_examples=num_examples,
-        batch_size=settings.batch_size,
-        num_epochs=settings.num_epochs,
-        grad_accum=settings.grad_accum,
-        drop_last=settings.drop_last,
-        warmup_ratio=settings.warmup_ratio,
-        warmup_steps=settings.warmup_steps,
-    )
-    return plan.banner()
-
-
 def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[str]:
     lines = [
         f"| candidate | seeds | median {monitor} | mean ± std | min | max | {metric} mean | "
@@ -517,7 +502,7 @@ def write_report(
     lines += ["", f"(Exact values in `{rec.config_path}`.)" if rec.config_path else ""]
     lines += [
         "",
-        f"Schedule this implies: {_plan_line(s, int(info.get('num_train') or 1))}.",
+        f"Schedule this implies: {s.plan(int(info.get('num_train') or 1)).banner()}.",
         f"The chosen trial ({rec.chosen.trial.number}) was trained under a {rec.horizon}-epoch "
         f"schedule; its runs peaked at epochs "
         f"{', '.join(_fmt(r.best_epoch, 2) for r in rec.chosen.runs)} (median rounded up: "
@@ -717,7 +702,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         header=[
             f"Recommended by sweeper from study {rec.study} ({info.get('task')}, data "
             f"source {info.get('source')}) on {datetime.now():%Y-%m-%d}.",
-            f"Schedule: {_plan_line(rec.settings, int(info.get('num_train') or 1))}",
+            f"Schedule: {rec.settings.plan(int(info.get('num_train') or 1)).banner()}",
             f"Use: {use}",
         ],
     )

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,7 +27,7 @@ from sweeper.objective import Objective, TaskInfo
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
-from sweeper.settings import TrainSettings
+from sweeper.settings import TrainSettings, check_value
 from sweeper.space import SearchSpace, parse_space
 from sweeper.study import (
     build_pruner,
@@ -116,6 +116,7 @@ class Checked:
     space: SearchSpace
     train: TrainSettings
     results_dir: Path
+    notes: tuple[str, ...] = ()  # warnings about the config that do not stop it
 
 
 def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
@@ -129,19 +130,28 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
     sweep = SweepSettings.from_mapping(plain["sweep"])
     train = TrainSettings.from_mapping(plain["train"])
     space = parse_space(plain.get("search_space"))
+    notes: list[str] = []
+    enqueue = []
     for i, params in enumerate(sweep.enqueue):
+        kept = {}
         for key, value in params.items():
+            check_value(key, value, where=f"sweep.enqueue[{i}].{key}")  # a training setting?
             if key not in space.names:
-                raise ConfigError(
-                    f"sweep.enqueue[{i}].{key} is not a search-space entry; entries: {space.names}."
-                )
+                # A setting this search space does not sample (e.g. an experiment's queued
+                # defaults with search_space=none): nothing to fix, so a note, not an error.
+                notes.append(f"sweep.enqueue[{i}].{key} is not searched here; ignored")
+                continue
             entry = space.entry(key)
             if not entry.contains(value):
                 raise ConfigError(
                     f"sweep.enqueue[{i}].{key} must be {entry.describe()} (search_space.{key}) "
                     f"but got {value!r}."
                 )
-        train.replace(params)  # every value allowed, or ConfigError naming it
+            kept[key] = value
+        train.replace(kept)  # every value allowed, or ConfigError naming it
+        if kept:
+            enqueue.append(kept)
+    sweep = replace(sweep, enqueue=tuple(enqueue))
     device = str(plain.get("device", "auto"))
     if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}.")
@@ -166,6 +176,7 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
         space=space,
         train=train,
         results_dir=Path(plain["results_dir"]),
+        notes=tuple(notes),
     )
 
 

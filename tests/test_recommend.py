@@ -14,22 +14,17 @@ from sweeper.errors import StudyError
 from sweeper.recommend import Recommendation, SharedRecommendation, recommend, regret
 from sweeper.run import run
 from sweeper.train import train
+from tests.fake_objective import fake_overrides
 
 
 def _base(root: Path, *extra: str) -> list[str]:
-    return [
-        f"results_dir={root}",
-        "objective=tests.fake_objective.QuadraticObjective",
-        "data=builtin",
-        "data.builtin.num_train=320",
-        "train.batch_size=32",
-        "train.log_every_steps=5",
-        "quiet=true",
+    return fake_overrides(
+        root,
         "search_space.num_epochs.low=3",
         "search_space.num_epochs.high=3",
         "train.patience=null",
         *extra,
-    ]
+    )
 
 
 def _rec_overrides(root: Path, *extra: str) -> list[str]:

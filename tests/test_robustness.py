@@ -723,18 +723,9 @@ def test_cli_subprocess_shows_the_same_single_line(case_id: str, tmp_path: Path)
 
 
 def _fake(root: Path, *extra: str) -> list[str]:
-    return [
-        f"results_dir={root}",
-        "objective=tests.fake_objective.QuadraticObjective",
-        "data=builtin",
-        "data.builtin.num_train=320",
-        "train.batch_size=32",
-        "train.log_every_steps=5",
-        "quiet=true",
-        "sweep.study_name=kept",
-        "sweep.n_trials=2",
-        *extra,
-    ]
+    from tests.fake_objective import fake_overrides
+
+    return fake_overrides(root, "sweep.study_name=kept", "sweep.n_trials=2", *extra)
 
 
 def _main(args: list[str]) -> tuple[int, str]:

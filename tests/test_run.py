@@ -11,23 +11,11 @@ import pytest
 
 from sweeper.config import compose
 from sweeper.run import run
-from tests.fake_objective import CALLS
+from tests.fake_objective import CALLS, fake_overrides
 
 
 def _overrides(root: Path, *extra: str) -> list[str]:
-    return [
-        f"results_dir={root}",
-        "objective=tests.fake_objective.QuadraticObjective",
-        "data=builtin",
-        "data.builtin.num_train=320",
-        "train.batch_size=32",  # 10 steps per epoch
-        "train.log_every_steps=5",
-        "tracking=none",
-        "quiet=true",
-        "sweep.n_trials=3",
-        "sweep.study_name=t",
-        *extra,
-    ]
+    return fake_overrides(root, "tracking=none", "sweep.n_trials=3", "sweep.study_name=t", *extra)
 
 
 def sweep(root: Path, *extra: str) -> float | None:
@@ -205,9 +193,19 @@ def test_enqueued_values_must_be_in_the_search_space(tmp_path: Path) -> None:
     ):
         sweep(tmp_path, "sweep.enqueue=[{lr: 0.3}]")
     with pytest.raises(
-        ConfigError, match=r"sweep.enqueue\[0\].momentum is not a search-space entry"
+        ConfigError, match=r"sweep.enqueue\[0\].momentum: 'momentum' is not a training setting"
     ):
         sweep(tmp_path, "sweep.enqueue=[{momentum: 0.3}]")
+
+
+def test_enqueued_settings_not_searched_here_are_ignored_with_a_note(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING")
+    sweep(tmp_path, "search_space=none", "sweep.n_trials=1", "sweep.enqueue=[{lr: 1.0e-4}]")
+    assert "note: sweep.enqueue[0].lr is not searched here; ignored" in caplog.text
+    trial = study(tmp_path).trials[0]
+    assert trial.params == {} and trial.state.name == "COMPLETE"
 
 
 def test_multirun_runs_one_study_per_task(tmp_path: Path) -> None:

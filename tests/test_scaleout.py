@@ -59,17 +59,9 @@ SLOW_STALE = ["storage.heartbeat_interval=1", "storage.grace_period=30"]
 
 def overrides(root: Path, *extra: str) -> list[str]:
     """A scripted sweep (no model, a few seconds of CPU) on ``root``."""
-    return [
-        f"results_dir={root}",
-        "objective=tests.fake_objective.QuadraticObjective",
-        "data=builtin",
-        "data.builtin.num_train=320",
-        "train.batch_size=32",  # 10 steps per epoch, 2 evaluations per epoch
-        "train.log_every_steps=5",
-        "quiet=true",
-        f"sweep.study_name={STUDY}",
-        *extra,
-    ]
+    from tests.fake_objective import fake_overrides
+
+    return fake_overrides(root, f"sweep.study_name={STUDY}", *extra)
 
 
 @dataclass

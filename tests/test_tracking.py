@@ -18,24 +18,19 @@ from mlflow import MlflowClient
 from sweeper.config import compose
 from sweeper.run import run
 from sweeper.schedule import StepPlan, lr_curve
+from tests.fake_objective import fake_overrides
 
 
 def _sweep(root: Path, *extra: str) -> None:
     run(
         compose(
-            [
-                f"results_dir={root}",
-                "objective=tests.fake_objective.QuadraticObjective",
-                "data=builtin",
-                "data.builtin.num_train=320",
-                "train.batch_size=32",
-                "train.log_every_steps=5",
-                "quiet=true",
+            fake_overrides(
+                root,
                 "sweep.study_name=tracked",
                 "search_space.lr.high=1.0",
                 "+search_space.weight_decay={type: categorical, choices: [0.0, 0.123]}",
                 *extra,
-            ]
+            )
         )
     )
 

@@ -20,7 +20,7 @@ from objectives.glue.metrics import compute_metrics
 from objectives.glue.tasks import Task
 from sweeper.errors import NonFiniteLossError
 from sweeper.objective import Decision, Reporter
-from sweeper.schedule import StepPlan, build_scheduler, is_update_batch, plan_steps
+from sweeper.schedule import build_scheduler, is_update_batch
 from sweeper.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -204,18 +204,6 @@ def evaluate(
     return float(total.item()) / count, metrics
 
 
-def plan_for(num_examples: int, settings: TrainSettings) -> StepPlan:
-    return plan_steps(
-        num_examples=num_examples,
-        batch_size=settings.batch_size,
-        num_epochs=settings.num_epochs,
-        grad_accum=settings.grad_accum,
-        drop_last=settings.drop_last,
-        warmup_ratio=settings.warmup_ratio,
-        warmup_steps=settings.warmup_steps,
-    )
-
-
 def _batches(loader: DataLoader[dict[str, Any]], device: torch.device) -> Iterator[dict[str, Any]]:
     for batch in loader:
         yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}
@@ -257,7 +245,7 @@ def fine_tune(
         for name, data in eval_data.items()
     }
     # Step plan: the one place step arithmetic lives (sweeper.schedule).
-    plan = plan_for(len(train_data), settings)
+    plan = settings.plan(len(train_data))
     assert len(loader) == plan.batches_per_epoch, (len(loader), plan)
     eval_at = set(plan.eval_steps(settings.evals_per_epoch))
     # Optimizer and schedule.
