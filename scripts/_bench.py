@@ -82,12 +82,15 @@ def ratios(numerators: Sequence[float], denominators: Sequence[float]) -> Spread
     return Spread.of([a / b for a, b in zip(numerators, denominators, strict=True)])
 
 
-def verdict(value: float, goal: float, *, at_most: bool) -> str:
-    """``met``, or by how much the goal was missed (relative to the goal)."""
+def verdict(value: float, goal: float, *, at_most: bool, points: bool = False) -> str:
+    """``met``, or by how much the goal was missed: relative to the goal, or, for goals that
+    are fractions themselves (``points``), in percentage points."""
     if not math.isfinite(value):
         return "no figure"
     if (value <= goal) if at_most else (value >= goal):
         return "met"
+    if points:
+        return f"MISSED by {abs(value - goal) * 100:.1f} points"
     return f"MISSED by {abs(value / goal - 1):.1%}"
 
 

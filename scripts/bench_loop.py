@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"- issue 5, tracking on / tracking=none, same trials: {on_off.fmt('.3f', 'x')}; "
         f"time inside tracking calls: {share.fmt('.2%')} of the trial "
-        f"-> {verdict(share.median, 0.01, at_most=True)} (goal < 1 %)"
+        f"-> {verdict(share.median, 0.01, at_most=True, points=True)} (goal < 1 %)"
     )
     print(
         "- the val_loss column checks that the arms trained alike (dropout draws differ "

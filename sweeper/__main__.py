@@ -18,7 +18,12 @@ from sweeper.config import CONF_DIR, check_overrides
 from sweeper.errors import SweeperError
 
 
-def run_hydra(task: Callable[[DictConfig], Any], argv: Sequence[str] | None = None) -> int:
+def run_hydra(
+    task: Callable[[DictConfig], Any],
+    argv: Sequence[str] | None = None,
+    *,
+    help_page: str = "sweeper",
+) -> int:
     """Run ``task`` as a Hydra app over ``conf/`` with command-line ``argv``; the exit code.
 
     A :class:`SweeperError` becomes one line on stderr and exit code 2; SIGINT/SIGTERM exit
@@ -43,7 +48,9 @@ def run_hydra(task: Callable[[DictConfig], Any], argv: Sequence[str] | None = No
             sys.exit(143 if getattr(err, "signame", "") == "SIGTERM" else 130)
 
     saved = sys.argv
-    sys.argv = [saved[0] if saved else "sweeper", *args]
+    # Each command's own --help (conf/hydra/help/<help_page>.yaml).
+    page = [] if help_page == "sweeper" else [f"hydra/help={help_page}"]
+    sys.argv = [saved[0] if saved else "sweeper", *args, *page]
     try:
         _main()
     except SystemExit as exit_:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeper.errors import ConfigError
+from sweeper.secrets import redact
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -78,6 +79,15 @@ _OTHER_PRIMARY = ("-cp", "-cn", "-cd", "--config-path", "--config-name", "--conf
 _GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 
 
+def check_conf_dir() -> None:
+    """:class:`ConfigError` unless ``conf/`` is beside the package (an editable install)."""
+    if not (CONF_DIR / "config.yaml").is_file():
+        raise ConfigError(
+            f"no sweeper config at {CONF_DIR}/config.yaml: sweeper runs from its source tree; "
+            "allowed: an editable install from a clone (pip install -e .)."
+        )
+
+
 def check_overrides(args: Sequence[str]) -> None:
     """Refuse command-line arguments that Hydra would refuse with a multi-line message and exit
     code 1: a missing group option, an override that does not parse, a key that is not in the
@@ -87,11 +97,20 @@ def check_overrides(args: Sequence[str]) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
+    check_conf_dir()
+    multirun = "-m" in args or "--multirun" in args
+    for arg in args:
+        if multirun and redact(arg) != arg:
+            # Hydra saves a multirun's overrides in multirun.yaml and logs them at launch.
+            raise ConfigError(
+                f"{redact(arg)}: a password on a multirun's command line would be saved by "
+                "Hydra in multirun.yaml; allowed: the password in the environment "
+                "(SWEEPER_STORAGE_URL for storage.url, MLFLOW_TRACKING_PASSWORD for tracking)."
+            )
     check_group_overrides(args)
     if any(arg.split("=")[0] in _OTHER_PRIMARY for arg in args):
         return
     parser = OverridesParser.create()
-    multirun = "-m" in args or "--multirun" in args
     overrides = []
     for arg in args:
         # Overrides hold "=" or delete with "~"; other words are values of flags (--cfg job).
@@ -144,6 +163,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
 
+    check_conf_dir()
     check_group_overrides(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

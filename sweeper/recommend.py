@@ -525,8 +525,13 @@ def write_report(
         lines += [
             "## Confirmation",
             "",
-            f"Retrained with `num_epochs={rec.epochs}` (no early stopping) on seeds "
-            f"{', '.join(str(r.seed) for r in rec.confirmation)}: {monitor} "
+            (
+                f"The chosen candidate's own seed runs (its {rec.epochs}-epoch schedule, "
+                "the sweep's early stopping) on seeds "
+                if rec.confirmation == rec.chosen.runs
+                else f"Retrained with `num_epochs={rec.epochs}` (no early stopping) on seeds "
+            )
+            + f"{', '.join(str(r.seed) for r in rec.confirmation)}: {monitor} "
             f"{_fmt(mean)} ± {_fmt(std)}, {metric} {_fmt(mmean)} ± {_fmt(mstd)} at the end of "
             f"training; the sweep's best trial had {monitor} {_fmt(top[0].value)} "
             f"({metric} {_fmt(top[0].best.get(f'best_{metric}'))}).",
@@ -752,11 +757,33 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
     print("\n".join(lines), flush=True)
 
 
+def confirm_seeds_flag(args: Sequence[str]) -> list[str]:
+    """``--confirm-seeds K`` (or ``=K``) as the override ``recommend.confirm_seeds=K``."""
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg == "--confirm-seeds":
+            value = next(it, None)
+            if value is None:
+                raise ConfigError("--confirm-seeds needs a number of seeds but got nothing.")
+            out.append(f"recommend.confirm_seeds={value}")
+        elif arg.startswith("--confirm-seeds="):
+            out.append(f"recommend.confirm_seeds={arg.split('=', 1)[1]}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sweeper.recommend [overrides]``; the exit code."""
+    """``python -m sweeper.recommend [overrides] [--confirm-seeds K]``; the exit code."""
     from sweeper.__main__ import run_hydra
 
-    return run_hydra(recommend, argv)
+    try:
+        argv = confirm_seeds_flag(sys.argv[1:] if argv is None else argv)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    return run_hydra(recommend, argv, help_page="recommend")
 
 
 if __name__ == "__main__":

@@ -180,6 +180,25 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
     )
 
 
+def check_schedules(checked: Checked, *, num_examples: int) -> None:
+    """Build the schedule of the fixed settings, each queued trial and each corner of the space.
+
+    Some settings are only wrong with the data size (``warmup_steps`` past the last step of the
+    shortest trial, a ``decay_ratio`` with no room after warmup); found here, before training,
+    they fail once with the draw named instead of failing every trial that samples them.
+    """
+    for params in ({}, *checked.sweep.enqueue, *checked.space.corners()):
+        try:
+            checked.train.replace(params).check_schedule(num_examples)
+        except ConfigError as err:
+            if not params:
+                raise
+            draw = " ".join(f"{key}={value}" for key, value in params.items())
+            raise ConfigError(
+                f"{str(err).rstrip('.')} (with {draw}, {num_examples} training examples)."
+            ) from None
+
+
 def objective_class(cfg: Mapping[str, Any]) -> type:
     """The class named by ``objective:``."""
     from hydra.utils import get_class
@@ -554,6 +573,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     # Data and model, once per sweep.
     objective = make_objective(cfg_plain)
     info = objective.prepare()
+    check_schedules(checked, num_examples=info.num_train)
     # torch, transformers, MLflow and the data are alive for the whole sweep: moving them out of
     # the collector's reach keeps the full collection after each trial (gc_after_trial) cheap
     # (0.6 s -> < 1 ms per trial, measured); each trial's own garbage is still collected.

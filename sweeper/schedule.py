@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from torch.optim import Optimizer
     from torch.optim.lr_scheduler import LambdaLR
 
+    from sweeper.settings import TrainSettings
+
 # Each scheduler type and the parameters it takes, with their defaults. The transformers types
 # are built by `transformers.get_scheduler`; `step` and `exponential` (warmup, then decay by
 # `gamma`) are the two that transformers does not offer. `reduce_lr_on_plateau` and `greedy`
@@ -335,6 +337,17 @@ def lr_curve(
 
 # --------------------------------------------------------------------------- preview command
 
+_PREVIEW_KEYS = (
+    "scheduler",
+    "lr",
+    "warmup_ratio",
+    "warmup_steps",
+    "num_epochs",
+    "num_examples",
+    "batch_size",
+    "grad_accum",
+    "drop_last",
+)
 _PREVIEW_USAGE = """\
 usage: python -m sweeper.schedule [key=value[,value...] ...] [out=lr_preview.png]
 
@@ -348,29 +361,25 @@ example: python -m sweeper.schedule scheduler=cosine,linear,step warmup_ratio=0.
 """
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(key: str, text: str) -> Any:
+    """One command-line value, by the YAML scalar rules of ``conf/`` (``1e-4``, ``false``)."""
     from omegaconf import OmegaConf
 
-    # OmegaConf's own YAML scalar rules, so `1e-4`, `true`, `null` mean what they mean in conf/.
-    return OmegaConf.create({"v": text})["v"] if text else text
+    try:
+        parsed = OmegaConf.to_container(OmegaConf.create(f"v: {text}"))
+    except Exception:  # any parse failure is the same bad value
+        raise ConfigError(f"preview {key}={text!r} is not a YAML scalar.") from None
+    assert isinstance(parsed, dict)
+    return parsed["v"]
 
 
-def _preview_defaults() -> dict[str, Any]:
-    from sweeper.config import compose
+def _preview_base() -> tuple[TrainSettings, int]:
+    """The train settings and training-set size of ``+experiment=glue``."""
+    from sweeper.config import compose, resolve
+    from sweeper.settings import TrainSettings
 
-    cfg = compose(["+experiment=glue"])
-    train = cfg.train
-    return {
-        "scheduler": train.scheduler,
-        "lr": train.lr,
-        "warmup_ratio": train.warmup_ratio,
-        "warmup_steps": train.warmup_steps,
-        "num_epochs": train.num_epochs,
-        "num_examples": cfg.data.max_train_samples or 8000,
-        "batch_size": train.batch_size,
-        "grad_accum": train.grad_accum,
-        "drop_last": train.drop_last,
-    }
+    cfg = resolve(compose(["+experiment=glue"]))
+    return TrainSettings.from_mapping(cfg["train"]), int(cfg["data"]["max_train_samples"] or 8000)
 
 
 def preview(argv: Sequence[str] | None = None) -> int:
@@ -388,9 +397,10 @@ def preview(argv: Sequence[str] | None = None) -> int:
 
 
 def _preview_rows(args: Sequence[str]) -> list[dict[str, Any]]:
-    settings: dict[str, list[Any]] = {}
+    grid: dict[str, list[Any]] = {}
     out = Path("lr_preview.png")
     log_scale = False
+    allowed = {*_PREVIEW_KEYS, *SCHEDULER_PARAMS}
     for arg in args:
         key, sep, text = arg.partition("=")
         if not sep:
@@ -398,33 +408,40 @@ def _preview_rows(args: Sequence[str]) -> list[dict[str, Any]]:
         if key == "out":
             out = Path(text)
         elif key == "log":
-            log_scale = bool(_parse_value(text))
+            log_scale = _parse_value(key, text)
+            if not isinstance(log_scale, bool):
+                raise ConfigError(f"preview log must be true or false but got {text!r}.")
+        elif key in allowed:
+            grid[key] = [_parse_value(key, v) for v in text.split(",")]
         else:
-            settings[key] = [_parse_value(v) for v in text.split(",")]
-    base = {k: [v] for k, v in _preview_defaults().items()}
-    allowed = set(base) | SCHEDULER_PARAMS
-    for key in settings:
-        if key not in allowed:
-            raise ConfigError(f"preview key {key!r} is unknown; allowed: {sorted(allowed)}.")
-    grid = base | settings
+            raise ConfigError(
+                f"preview key {key!r} is unknown; allowed: {sorted({*allowed, 'out', 'log'})}."
+            )
+    base, default_examples = _preview_base()
     keys = list(grid)
     rows = []
     for combo in product(*(grid[k] for k in keys)):
-        s = dict(zip(keys, combo, strict=True))
-        plan = plan_steps(
-            num_examples=int(s["num_examples"]),
-            batch_size=int(s["batch_size"]),
-            num_epochs=int(s["num_epochs"]),
-            grad_accum=int(s["grad_accum"]),
-            drop_last=bool(s["drop_last"]),
-            warmup_ratio=float(s["warmup_ratio"]),
-            warmup_steps=None if s["warmup_steps"] is None else int(s["warmup_steps"]),
+        chosen = dict(zip(keys, combo, strict=True))
+        num_examples = chosen.pop("num_examples", default_examples)
+        if isinstance(num_examples, bool) or not isinstance(num_examples, int):
+            raise ConfigError(f"preview num_examples must be an integer but got {num_examples!r}.")
+        # The same checks and step math as a trial: train settings validated key by key.
+        settings = base.replace(
+            {
+                (f"scheduler_kwargs.{k}" if k in SCHEDULER_PARAMS else k): v
+                for k, v in chosen.items()
+            }
         )
-        kwargs = {k: s[k] for k in SCHEDULER_PARAMS if k in s}
-        curve = lr_curve(name=s["scheduler"], plan=plan, base_lr=float(s["lr"]), kwargs=kwargs)
-        varying = {k: s[k] for k in keys if len(grid[k]) > 1}
-        label = " ".join(f"{k}={v}" for k, v in varying.items()) or s["scheduler"]
-        rows.append({"label": label, "plan": plan, "curve": curve, "lr": float(s["lr"])})
+        plan = settings.plan(num_examples)
+        curve = lr_curve(
+            name=settings.scheduler,
+            plan=plan,
+            base_lr=settings.lr,
+            kwargs=settings.scheduler_kwargs,
+        )
+        varying = {k: v for k, v in zip(keys, combo, strict=True) if len(grid[k]) > 1}
+        label = " ".join(f"{k}={v}" for k, v in varying.items()) or settings.scheduler
+        rows.append({"label": label, "plan": plan, "curve": curve, "lr": settings.lr})
         print(
             f"{label}: steps/epoch={plan.steps_per_epoch} total={plan.num_training_steps} "
             f"warmup={plan.num_warmup_steps} peak_lr={max(curve):.3g} "

@@ -237,6 +237,22 @@ class TrainSettings:
             warmup_steps=self.warmup_steps,
         )
 
+    def check_schedule(self, num_examples: int) -> StepPlan:
+        """The step plan, after building the schedule once; :class:`ConfigError` names the key.
+
+        Some settings are only wrong together with the data size (``warmup_steps`` past the
+        last step, a ``decay_ratio`` that leaves no room after warmup): the sweep calls this
+        before training so such a setting fails once, not in every trial.
+        """
+        import torch
+
+        from sweeper.schedule import build_scheduler
+
+        plan = self.plan(num_examples)
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=self.lr)
+        build_scheduler(optimizer, name=self.scheduler, plan=plan, kwargs=self.scheduler_kwargs)
+        return plan
+
     def active_scheduler_kwargs(self) -> dict[str, Any]:
         """The parameters the chosen scheduler actually runs with (defaults filled in)."""
         from sweeper.schedule import scheduler_kwargs_for

@@ -15,9 +15,11 @@ An entry set to ``null`` is not searched (the train value is used).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import product
 from typing import Any, Protocol
 
 from sweeper.errors import ConfigError
@@ -93,6 +95,16 @@ class ParamSpec:
             self.type == "float" or float(value).is_integer()
         )
 
+    def extremes(self) -> list[Any]:
+        """The values at the edges of this entry (every choice of a categorical one)."""
+        if self.type == "categorical":
+            return list(self.choices)
+        assert self.low is not None
+        assert self.high is not None
+        if self.type == "int":  # (a step always divides high - low: both are on the grid)
+            return sorted({int(self.low), int(self.high)})
+        return sorted({float(self.low), float(self.high)})
+
     def grid_values(self) -> list[Any]:
         """Every value of this entry, for the grid sampler."""
         if self.type == "categorical":
@@ -133,6 +145,26 @@ class SearchSpace:
             if spec.active(sampled):
                 sampled[spec.name] = spec.suggest(trial)
         return sampled
+
+    def corners(self, *, limit: int = 4096) -> list[dict[str, Any]]:
+        """Draws at the edges of the space, to check settings that combine before training.
+
+        Every combination of each entry's :meth:`ParamSpec.extremes` (conditional entries only
+        where their condition holds), or, past ``limit`` combinations, one entry at a time.
+        """
+        edges = [p.extremes() for p in self.params]
+        if math.prod(len(e) for e in edges) > limit:
+            return [
+                {p.name: v} for p, values in zip(self.params, edges, strict=True) for v in values
+            ]
+        draws: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+        for combo in product(*edges):
+            sampled: dict[str, Any] = {}
+            for spec, value in zip(self.params, combo, strict=True):
+                if spec.active(sampled):
+                    sampled[spec.name] = value
+            draws.setdefault(tuple(sampled.items()), sampled)
+        return list(draws.values())
 
     def grid(self) -> dict[str, list[Any]]:
         """The grid sampler's search space (unconditional entries only)."""

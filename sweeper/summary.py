@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -179,13 +180,11 @@ def next_commands(
             )
     kind = storage_cfg.get("kind")
     url = str(storage_cfg.get("url") or "")
+    dashboard = "Optuna Dashboard on http://127.0.0.1:8080"
+    if importlib.util.find_spec("optuna_dashboard") is None:  # not in the base install
+        dashboard += ' (first: pip install -e ".[dashboard]")'
     if kind == "journal":
-        out.append(
-            (
-                f"optuna-dashboard {shlex.quote(str(storage_cfg.get('path')))}",
-                "Optuna Dashboard on http://127.0.0.1:8080",
-            )
-        )
+        out.append((f"optuna-dashboard {shlex.quote(str(storage_cfg.get('path')))}", dashboard))
     elif kind != "memory" and url:
         # A URL with a password comes from the environment (storage=postgres): name the variable
         # rather than print the secret.
@@ -194,7 +193,7 @@ def next_commands(
             if redact(url) != url and os.environ.get("SWEEPER_STORAGE_URL") == url
             else shlex.quote(redact(url))
         )
-        out.append((f"optuna-dashboard {shown}", "Optuna Dashboard on http://127.0.0.1:8080"))
+        out.append((f"optuna-dashboard {shown}", dashboard))
     out.append(
         (
             " ".join(["python -m sweeper.recommend", *(shlex.quote(o) for o in overrides)]),

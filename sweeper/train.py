@@ -78,7 +78,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
 def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.__main__ import run_hydra
 
-    return run_hydra(train, argv)
+    return run_hydra(train, argv, help_page="train")
 
 
 if __name__ == "__main__":

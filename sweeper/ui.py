@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,9 +39,11 @@ def command(argv: Sequence[str] | None = None) -> list[str]:
     store = args.backend_store_uri or default_store()
     if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
         parser.error(f"no MLflow store at {store}: run a sweep first, or pass --backend-store-uri")
-    mlflow = shutil.which("mlflow") or "mlflow"
+    # This interpreter's MLflow: works without the venv's bin/ on PATH.
     return [
-        mlflow,
+        sys.executable,
+        "-m",
+        "mlflow",
         "ui",
         "--backend-store-uri",
         store,

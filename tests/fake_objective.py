@@ -9,7 +9,8 @@ closed-form function of the hyperparameters and the epoch:
 so lr=1e-4 is best, epochs past 1.5 overfit, and lr >= 0.5 produces NaN (non-finite loss).
 For ``data.task=mrpc`` the best lr moves to about 3e-4 (``+ 0.5`` inside the square), so
 tasks disagree, as real ones do.
-A trial whose ``weight_decay`` is exactly 0.123 raises (a failing trial).
+A trial whose ``weight_decay`` is exactly 0.123 raises one update after its first evaluation (a
+trial failing mid-training, with curves recorded up to there).
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ class QuadraticObjective:
         return base + self.overfit * max(0.0, epoch - 1.5) + 0.01 * settings.warmup_ratio
 
     def train(self, settings: TrainSettings, reporter: Reporter, *, device: str) -> None:
-        if settings.weight_decay == 0.123:
-            raise RuntimeError("scripted failure")
         plan = settings.plan(self.num_train)
         CALLS.append({"settings": settings, "plan": plan, "seed": settings.seed})
         curve = lr_curve(
@@ -72,6 +71,8 @@ class QuadraticObjective:
             reporter.log_lr(step, curve[step])
             if settings.lr >= 0.5 and step == 3:
                 raise NonFiniteLossError(step)
+            if settings.weight_decay == 0.123 and step == min(evals):
+                raise RuntimeError("scripted failure")
             done = step + 1
             if done % settings.log_every_steps == 0:
                 reporter.log_train_loss(done, 0.7)

@@ -9,23 +9,15 @@ from pathlib import Path
 import pytest
 
 from sweeper.__main__ import main
-from sweeper.config import CONF_DIR, compose, group_options, resolve
+from sweeper.config import CONF_DIR, GROUPS, compose, group_options, resolve
 from sweeper.errors import ConfigError
 from sweeper.run import check
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP_OPTIONS = [
     (group, option)
-    for group in (
-        "data",
-        "model",
-        "train",
-        "search_space",
-        "sampler",
-        "pruner",
-        "storage",
-        "tracking",
-    )
+    for group in GROUPS
+    if group not in ("experiment", "recommended")  # deltas on top of a full config
     for option in group_options(group)
 ]
 
@@ -130,9 +122,9 @@ def test_bad_value_exits_2_with_one_line(
     assert not (tmp_path / "optuna.db").exists()  # nothing was opened, let alone trained
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, module: str = "sweeper") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sweeper", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -157,6 +149,20 @@ def test_cfg_job_and_help_run_without_training() -> None:
 
 
 @pytest.mark.parametrize(
+    ("module", "texts"),
+    [
+        ("sweeper.recommend", ["Usage: python -m sweeper.recommend", "recommend.confirm_seeds="]),
+        ("sweeper.train", ["Usage: python -m sweeper.train", "+recommended=default_sst2"]),
+    ],
+)
+def test_each_command_has_its_own_help(module: str, texts: list[str]) -> None:
+    helped = _cli("--help", module=module)
+    assert helped.returncode == 0, helped.stderr
+    assert all(text in helped.stdout for text in texts)
+    assert "Usage: python -m sweeper [" not in helped.stdout
+
+
+@pytest.mark.parametrize(
     ("override", "match"),
     [
         (
@@ -171,3 +177,16 @@ def test_only_optuna_classes_are_built_from_config(override: str, match: str) ->
     extra = ["pruner=patient"] if "wrapped" in override else []
     with pytest.raises(ConfigError, match=match):
         check(compose(["+experiment=glue", *extra, override]))
+
+
+def test_a_missing_conf_folder_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A non-editable install leaves conf/ behind in the source tree.
+    monkeypatch.setattr("sweeper.config.CONF_DIR", tmp_path / "conf")
+    assert main(["+experiment=glue"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: no sweeper config at {tmp_path}/conf/config.yaml: sweeper runs from its source "
+        "tree; allowed: an editable install from a clone (pip install -e .).\n"
+    )

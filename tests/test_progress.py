@@ -398,6 +398,27 @@ def test_next_commands_quote_and_never_print_a_password(monkeypatch: pytest.Monk
     assert "python -m sweeper.ui --backend-store-uri 'sqlite:////tmp/a b/mlflow.db'" in journal
 
 
+def test_dashboard_line_says_how_to_install_it_when_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def commands() -> dict[str, str]:
+        cfg = {"kind": "sqlite", "url": "sqlite:///x/optuna.db"}
+        return dict(
+            next_commands(
+                tracking_uri="sqlite:///x/mlflow.db",
+                experiment_id="1",
+                storage_cfg=cfg,
+                overrides=[],
+            )
+        )
+
+    assert commands()["optuna-dashboard sqlite:///x/optuna.db"].endswith("127.0.0.1:8080")
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
+    assert commands()["optuna-dashboard sqlite:///x/optuna.db"].endswith(
+        '(first: pip install -e ".[dashboard]")'
+    )
+
+
 def test_ui_command_and_the_experiment_pages_it_prints(tmp_path: Path) -> None:
     from sweeper import ui
     from sweeper.config import compose
@@ -406,7 +427,10 @@ def test_ui_command_and_the_experiment_pages_it_prints(tmp_path: Path) -> None:
     run(compose(fake_args(tmp_path, "quiet=true", "sweep.n_trials=1")))
     store = f"sqlite:///{tmp_path}/mlflow.db"
     cmd = ui.command(["--backend-store-uri", store, "--port", "5099"])
-    assert cmd[1:] == [
+    assert cmd == [
+        sys.executable,
+        "-m",
+        "mlflow",
         "ui",
         "--backend-store-uri",
         store,

@@ -11,7 +11,13 @@ from mlflow import MlflowClient
 
 from sweeper.config import compose
 from sweeper.errors import StudyError
-from sweeper.recommend import Recommendation, SharedRecommendation, recommend, regret
+from sweeper.recommend import (
+    Recommendation,
+    SharedRecommendation,
+    confirm_seeds_flag,
+    recommend,
+    regret,
+)
 from sweeper.run import run
 from sweeper.train import train
 from tests.fake_objective import fake_overrides
@@ -74,6 +80,17 @@ def test_writes_a_config_that_runs_as_written(swept: Path) -> None:
         )
     )
     assert out.stop == "completed" and out.epochs_trained == 2.0
+
+
+def test_peak_at_the_horizon_reuses_the_seed_runs_and_says_so(tmp_path: Path) -> None:
+    # No overfitting: every run is best at its last evaluation, the schedule's end.
+    run(compose(_base(tmp_path, "+data.overfit=0.0", "sweep.n_trials=3")))
+    rec = recommend(compose(_rec_overrides(tmp_path, "+data.overfit=0.0")))
+    assert isinstance(rec, Recommendation)
+    assert rec.epochs == rec.horizon == 3 and rec.confirmation == rec.chosen.runs
+    assert rec.report_path is not None
+    report = rec.report_path.read_text()
+    assert "own seed runs (its 3-epoch schedule" in report and "Retrained" not in report
 
 
 def test_report_numbers_match_the_study_and_mlflow(swept: Path) -> None:
@@ -206,3 +223,29 @@ def test_on_a_small_real_sweep_of_shared_sst2(
     assert "train.num_epochs=2" not in args and args[-1] == "+recommended=glue_sst2"
     out = train(compose(args))
     assert out.epochs_trained == rec.epochs and out.stop == "completed"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--confirm-seeds", "5", "data.task=mrpc"],
+            ["recommend.confirm_seeds=5", "data.task=mrpc"],
+        ),
+        (["--confirm-seeds=0"], ["recommend.confirm_seeds=0"]),
+        (["recommend.top_k=2"], ["recommend.top_k=2"]),
+    ],
+)
+def test_confirm_seeds_flag_is_the_override(args: list[str], expected: list[str]) -> None:
+    assert confirm_seeds_flag(args) == expected
+
+
+def test_confirm_seeds_flag_without_a_value_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sweeper.recommend import main
+
+    assert main(["+experiment=glue", "--confirm-seeds"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --confirm-seeds needs a number of seeds but got nothing.\n"
+    )

@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -96,6 +97,10 @@ def _tiny_bert(out: Path) -> Any:
     model = BertForSequenceClassification(config)
     model.save_pretrained(out)
     return model
+
+
+def _a_file(root: Path) -> None:
+    (root / "a-file").write_text("not a folder\n", encoding="utf-8")
 
 
 def _without_tokenizer(root: Path) -> None:
@@ -479,6 +484,17 @@ CASES: tuple[Case, ...] = (
         stage="start",
         setup=_without_tokenizer,
     ),
+    Case(
+        id="model-hub-offline",
+        area="model",
+        tried="a hub model id that is not cached, offline (HF_HUB_OFFLINE=1)",
+        args=("model.name_or_path=example-org/never-cached",),
+        expect=(
+            "model.name_or_path=example-org/never-cached: cannot load its tokenizer",
+            "huggingface.co",
+        ),
+        stage="start",
+    ),
     # --- tracking ------------------------------------------------------------------------
     Case(
         id="tracking-unreachable",
@@ -499,6 +515,73 @@ CASES: tuple[Case, ...] = (
         args=("tracking=mlflow", "tracking.uri=''"),
         expect=("tracking.uri must be an MLflow store URI", "but got ''"),
         stage="start",
+    ),
+    # --- storage -------------------------------------------------------------------------
+    Case(
+        id="storage-password-in-multirun",
+        area="storage",
+        tried="a password in a multirun's overrides (Hydra would save it in multirun.yaml)",
+        args=(
+            "-m",
+            "storage=postgres",
+            f"storage.url=postgresql+psycopg://bob:{SECRET}@127.0.0.1:<port>/db",
+        ),
+        expect=(
+            "storage.url=postgresql+psycopg://bob:***@127.0.0.1:<port>/db: a password on a "
+            "multirun's command line",
+            "SWEEPER_STORAGE_URL",
+        ),
+        stage="args",
+    ),
+    Case(
+        id="storage-postgres-no-url",
+        area="storage",
+        tried="storage=postgres without SWEEPER_STORAGE_URL",
+        args=("storage=postgres", "storage.url=null"),
+        expect=(
+            "storage.url must be set for storage=postgres but got null",
+            "export SWEEPER_STORAGE_URL=",
+        ),
+    ),
+    Case(
+        id="storage-postgres-unreachable",
+        area="storage",
+        tried="an unreachable PostgreSQL server (with a password in the URL)",
+        args=(
+            "storage=postgres",
+            f"storage.url=postgresql+psycopg://bob:{SECRET}@127.0.0.1:<port>/db",
+        ),
+        expect=(
+            "storage=postgres: cannot open postgresql+psycopg://bob:***@127.0.0.1:<port>/db",
+            "Connection refused",
+        ),
+        stage="start",
+    ),
+    Case(
+        id="storage-sqlite-wrong-scheme",
+        area="storage",
+        tried="storage=sqlite with another database's URL",
+        args=("storage=sqlite", "storage.url=mysql://db.example/studies"),
+        expect=(
+            "storage.url must start with sqlite: for storage=sqlite",
+            "'mysql://db.example/studies'",
+        ),
+    ),
+    Case(
+        id="storage-sqlite-not-a-folder",
+        area="storage",
+        tried="an SQLite path under a file, not a folder",
+        args=("storage.url=sqlite:///<dir>/a-file/optuna.db",),
+        expect=("storage=sqlite: cannot open sqlite:///<dir>/a-file/optuna.db", "File exists"),
+        stage="start",
+        setup=_a_file,
+    ),
+    Case(
+        id="storage-grace-period",
+        area="storage",
+        tried="a grace period shorter than the heartbeat interval",
+        args=("storage.heartbeat_interval=60", "storage.grace_period=30"),
+        expect=("storage.grace_period must exceed storage.heartbeat_interval (60) but got 30",),
     ),
 )
 BY_ID = {case.id: case for case in CASES}
@@ -547,7 +630,7 @@ def argv(case: Case, root: Path, port: int) -> list[str]:
 
 
 def normalize(text: str, root: Path, port: int) -> str:
-    return text.replace(str(root), "<dir>").replace(f":{port}", ":<port>")
+    return re.sub(rf"\b{port}\b", "<port>", text.replace(str(root), "<dir>"))
 
 
 def run_case(case: Case, root: Path) -> Shown:
@@ -657,7 +740,14 @@ def test_bad_input_gives_one_line_exit_2_and_records_nothing(case: Case) -> None
 
 def test_the_table_covers_every_area_and_ids_are_unique() -> None:
     assert len(BY_ID) == len(CASES)
-    assert {c.area for c in CASES} == {"search space", "config", "data", "model", "tracking"}
+    assert {c.area for c in CASES} == {
+        "search space",
+        "config",
+        "data",
+        "model",
+        "tracking",
+        "storage",
+    }
     assert {c.stage for c in CASES} == set(STAGES)
 
 

@@ -80,20 +80,29 @@ def test_early_stopping_fires(tmp_path: Path) -> None:
     assert trial.value == min(e["val_loss"] for e in trial.user_attrs["evals"])
 
 
-def test_clearly_bad_trial_is_pruned_at_its_first_evaluation(tmp_path: Path) -> None:
-    # Two good trials finish; then lr=0.3 is far worse at evaluation 1: the median pruner stops it.
+@pytest.mark.parametrize(
+    ("warmup", "pruned_at"),
+    [("0", 1), ("1", 1), ("2", 2), ("3", 3)],  # steps are 1-based: pruned once step >= warmup
+)
+def test_clearly_bad_trial_is_pruned_at_its_first_allowed_evaluation(
+    warmup: str, pruned_at: int, tmp_path: Path
+) -> None:
+    # Two good trials finish; then lr=0.3 is far worse at every evaluation: the median pruner
+    # stops it at the first evaluation pruner.n_warmup_steps allows.
     sweep(
         tmp_path,
         "train.divergence_factor=null",
         "sweep.n_trials=3",
         "search_space.lr.high=1.0",
-        "sweep.enqueue=[{lr: 1.0e-4}, {lr: 1.2e-4}, {lr: 0.3, num_epochs: 3}]",
+        f"pruner.n_warmup_steps={warmup}",
+        "sweep.enqueue=[{lr: 1.0e-4, num_epochs: 3}, {lr: 1.2e-4, num_epochs: 3}, "
+        "{lr: 0.3, num_epochs: 3}]",
     )
     bad = study(tmp_path).trials[2]
     assert bad.params["lr"] == 0.3
     assert bad.state.name == "PRUNED"
-    assert list(bad.intermediate_values) == [1]  # cost: one evaluation interval
-    assert bad.user_attrs["reason"].startswith("pruned at evaluation 1")
+    assert list(bad.intermediate_values) == list(range(1, pruned_at + 1))
+    assert bad.user_attrs["reason"].startswith(f"pruned at evaluation {pruned_at}")
 
 
 def test_diverging_first_trial_stops_without_any_history(tmp_path: Path) -> None:
@@ -228,3 +237,29 @@ def test_multirun_runs_one_study_per_task(tmp_path: Path) -> None:
     for name in names:
         assert len(study(tmp_path, name).trials) == 2
     assert proc.stdout.count("sweep summary:") == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        # Fixed settings: 320 examples at batch 32 are 10 steps an epoch.
+        (["search_space=none", "train.num_epochs=2", "train.warmup_steps=25"], r"in \[0, 20\)"),
+        # Only the shortest trial of the space (1 epoch) has too few steps for 15 warmup steps.
+        (["train.warmup_steps=15"], r"in \[0, 10\) .*but got 15 \(with .*num_epochs=1"),
+        # Only the polynomial choice at the lowest learning rate ends above its start.
+        (
+            ["train.scheduler_kwargs.lr_end=5e-5"],
+            r"lr_end must be below the learning rate \(1e-05\) .*scheduler=polynomial",
+        ),
+    ],
+)
+def test_settings_wrong_for_the_data_size_fail_before_training(
+    extra: list[str], match: str, tmp_path: Path
+) -> None:
+    from sweeper.errors import ConfigError
+
+    CALLS.clear()
+    space = "search_space.scheduler.choices=[linear,polynomial]"
+    with pytest.raises(ConfigError, match=match):
+        sweep(tmp_path, *extra, *([] if "search_space=none" in extra else [space]))
+    assert CALLS == []

@@ -267,3 +267,42 @@ def test_preview_writes_png_and_prints_numbers(
 def test_preview_rejects_unknown_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert preview(["warmup=0.1"]) == 2
     assert "preview key 'warmup' is unknown" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # Scheduler parameters reach the schedule as numbers: step halves the LR twice in 3 epochs.
+        (["scheduler=step", "gamma=0.5", "warmup_ratio=0"], "final_lr=2.5e-05"),
+        (["scheduler=polynomial", "power=2", "lr_end=1e-6"], "final_lr=1e-06"),
+        # false is false: 12,000 examples at batch 64 give ceil = 188 batches, floor = 187.
+        (["drop_last=false", "num_examples=12000", "batch_size=64"], "steps/epoch=188"),
+        (["drop_last=true", "num_examples=12000", "batch_size=64"], "steps/epoch=187"),
+    ],
+)
+def test_preview_parses_values_as_yaml(
+    args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert preview([*args, "num_epochs=3", "lr=1e-4", f"out={tmp_path / 'p.png'}"]) == 0
+    assert expected in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("num_epochs=abc", "train.num_epochs must be an integer in [1, inf] but got 'abc'."),
+        ("lr=0", "train.lr must be a number in (0, 1000] but got 0."),
+        ("gamma=-1", "train.scheduler_kwargs.gamma must be a number in (0, 1] or null"),
+        ("warmup_steps=100000", "train.warmup_steps must be in [0, "),
+        ("num_examples=1.5", "preview num_examples must be an integer but got 1.5."),
+        ("log=maybe", "preview log must be true or false but got 'maybe'."),
+        ("lr=[1", "preview lr='[1' is not a YAML scalar."),
+    ],
+)
+def test_preview_rejects_bad_values_in_one_line(
+    arg: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert preview([arg, f"out={tmp_path / 'p.png'}"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "p.png").exists()

@@ -238,3 +238,40 @@ def test_grid() -> None:
     assert grid["warmup_ratio"] == pytest.approx([0.05, 0.1, 0.15])
     with pytest.raises(ConfigError, match="sampler=grid needs a step"):
         parse_space({"lr": LR}).grid()
+
+
+@pytest.mark.parametrize(
+    ("key", "entry", "extremes"),
+    [
+        ("lr", {"type": "float", "low": 1e-5, "high": 3e-4, "log": True}, [1e-5, 3e-4]),
+        ("warmup_ratio", {"type": "float", "low": 0.05, "high": 0.2, "step": 0.05}, [0.05, 0.2]),
+        ("num_epochs", {"type": "int", "low": 1, "high": 5, "step": 2}, [1, 5]),
+        ("num_epochs", {"type": "int", "low": 2, "high": 2}, [2]),
+        ("scheduler", {"type": "categorical", "choices": ["linear", "step"]}, ["linear", "step"]),
+    ],
+)
+def test_extremes(key: str, entry: dict[str, Any], extremes: list[Any]) -> None:
+    assert parse_space({key: entry}).params[0].extremes() == pytest.approx(extremes)
+
+
+def test_corners_combine_edges_and_respect_conditions() -> None:
+    space = parse_space(
+        {
+            "num_epochs": {"type": "int", "low": 1, "high": 3},
+            "scheduler": {"type": "categorical", "choices": ["linear", "step"]},
+            "scheduler_kwargs.gamma": {
+                "type": "float",
+                "low": 0.3,
+                "high": 0.9,
+                "when": {"scheduler": ["step"]},
+            },
+        }
+    )
+    corners = space.corners()
+    # 2 epochs x (linear, or step with 2 gammas) = 6 distinct draws.
+    assert len(corners) == 6
+    assert {"num_epochs": 1, "scheduler": "linear"} in corners
+    assert {"num_epochs": 3, "scheduler": "step", "scheduler_kwargs.gamma": 0.9} in corners
+    assert all("scheduler_kwargs.gamma" not in c for c in corners if c["scheduler"] == "linear")
+    # Past the limit: one entry at a time.
+    assert len(space.corners(limit=4)) == 6 and {"num_epochs": 3} in space.corners(limit=4)

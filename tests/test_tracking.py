@@ -135,6 +135,19 @@ def test_pruned_trial_keeps_its_curves_so_far(tracked: Path) -> None:
     assert len(client.get_metric_history(pruned.info.run_id, "lr")) == 4
 
 
+def test_failed_trial_keeps_its_curves_up_to_the_failure(tracked: Path) -> None:
+    client = _client(tracked)
+    _, children = _runs(tracked)
+    failed = next(c for c in children if c.data.tags["optuna.trial_number"] == "2")
+    assert failed.info.status == "FAILED"
+    # The scripted failure comes one update after the first evaluation (after step 5 of 10).
+    lr = client.get_metric_history(failed.info.run_id, "lr")
+    assert sorted(m.step for m in lr) == list(range(6))
+    val = client.get_metric_history(failed.info.run_id, "val_loss")
+    assert [m.step for m in val] == [5]
+    assert [m.step for m in client.get_metric_history(failed.info.run_id, "train_loss")] == [5]
+
+
 def test_parent_has_config_and_plots(tracked: Path) -> None:
     parent, _ = _runs(tracked)
     names = {a.path for a in _client(tracked).list_artifacts(parent.info.run_id)}

@@ -299,7 +299,8 @@ def fine_tune(
             update_loss = torch.zeros((), device=device)
             step += 1
 
-            # Train loss per logging interval; a NaN/inf loss stops the trial at once.
+            # Train loss per logging interval; a NaN/inf loss stops the trial there, within
+            # log_every_steps updates of it (one device sync per interval, not per update).
             # The first update is logged alone: its loss is the initial loss the divergence
             # check compares with, before any large step could have blown it up.
             if step == 1 or step % settings.log_every_steps == 0 or step in eval_at:
