@@ -27,6 +27,7 @@ import optuna
 import pytest
 
 from sweeper.progress import Progress, fmt_params, quiet_libraries
+from sweeper.schedule import plan_steps
 from sweeper.summary import next_commands
 from tests.conftest import ROOT
 
@@ -167,10 +168,11 @@ def test_a_pipe_gets_one_line_per_evaluation_and_per_trial(
         r"trial (\d+) starts \((\d) of 3\): (.*) \| examples=320 epochs=\d batch=32 accum=1 "
         r"effective_batch=32 steps/epoch=10 total_steps=(\d+) warmup_steps=\d+$",
     )
-    # Trial 2 fails before it has a step plan: its parameters are on its end line instead.
-    assert [int(m[1]) for m in starts] == [0, 1, 3]
+    # Trial 2 fails mid-training (after its first evaluation); its epochs are sampled.
+    assert [int(m[1]) for m in starts] == [0, 1, 2, 3]
     assert "lr=1.00e-04" in starts[0][3] and "num_epochs=2" in starts[0][3]
-    assert [int(m[4]) for m in starts] == [20, 10, 30]
+    assert "weight_decay=0.123" in starts[2][3]
+    assert [int(m[4]) for i, m in enumerate(starts) if i != 2] == [20, 10, 30]
 
     ends = _lines(
         out,
@@ -186,7 +188,7 @@ def test_a_pipe_gets_one_line_per_evaluation_and_per_trial(
         (3, 2, 1, 1),
     ]
     assert float(ends[0][3]) == pytest.approx(study.trials[0].value, abs=1e-4)
-    assert "weight_decay=0.123" in _lines(out, r"trial 2 failed.*")[0][0]
+    assert "(RuntimeError: scripted failure)" in _lines(out, r"trial 2 failed.*")[0][0]
     assert f"best val_loss {study.best_value:.4f} (trial 0)" in ends[-1][0]
 
     for trial in study.trials:
@@ -288,6 +290,32 @@ def test_quiet_gets_plain_lines_on_a_terminal_too(tmp_path: Path) -> None:
 
 
 # -- the display's arithmetic --------------------------------------------------------------------
+
+
+def test_a_trial_ending_before_its_start_line_names_its_params_at_the_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="sweeper")
+    progress = Progress(n_trials=3, finished=0, monitor="val_loss", quiet=True)
+    progress.trial_begins(0, {"lr": 1e-4, "weight_decay": 0.123})
+    progress.trial_ends(0, "FAIL", None, "RuntimeError: no GPU")  # before any step plan
+    progress.trial_begins(1, {"lr": 2e-4})
+    progress.trial_started(
+        plan_steps(
+            num_examples=320,
+            batch_size=32,
+            num_epochs=1,
+            grad_accum=1,
+            drop_last=False,
+            warmup_ratio=0.1,
+        )
+    )
+    progress.trial_ends(1, "FAIL", None, "RuntimeError: later")
+    out = caplog.text
+    (failed_early,) = _lines(out, r"trial 0 failed.*")
+    assert "lr=1.00e-04 weight_decay=0.123" in failed_early[0]
+    (failed_late,) = _lines(out, r"trial 1 failed.*")
+    assert "lr=" not in failed_late[0]  # already on its start line
 
 
 def test_eta_counts_the_running_trial_and_a_metric_is_maximized() -> None:
@@ -497,7 +525,8 @@ def test_plots_have_titles_axis_labels_legends_and_a_log_lr_axis(
     assert any(
         t.startswith("#0 ") and "peak 1.0e-04" in t for t in figures["lr_curves.png"]["legend"]
     )
-    with_evals = [t for t in study.trials if t.user_attrs.get("evals")]
+    # The parent run's curves are the finished trials' (the failed one's stay on its own run).
+    with_evals = [t for t in study.trials if t.user_attrs.get("evals") and t.state.name != "FAIL"]
     assert len(figures["val_loss_curves.png"]["legend"]) == len(with_evals) == 2
     assert figures["val_loss_curves.png"]["legend"][0].startswith("#0 lr 1.0e-04 ")
     assert figures["val_loss_curves.png"]["ylabel"] == "validation loss"
