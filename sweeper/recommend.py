@@ -689,6 +689,15 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         )
         out_dir = checked.results_dir / "reports" / f"shared-{'-'.join(studies)}"
         shared.report_path = write_shared_report(shared, sessions, out_dir=out_dir, use=use)
+        # Each study's parent run gets the shared report and its own regret under it.
+        regrets = {row["study"]: row["regret"] for row in shared.table}
+        for s in sessions:
+            tracker = _tracker_for(s)
+            if tracker is not None:
+                run_id = str(tracker.parent_run_id)
+                for f in (shared.report_path, shared.config_path):
+                    tracker.client.log_artifact(run_id, str(f), "recommendation-shared")
+                tracker.client.log_metric(run_id, "shared_regret", float(regrets[s.name]))
         print(regret_table(shared))
         print(f"\nconfig: {shared.config_path}\nreport: {shared.report_path}\nuse:    {use}")
         return shared

@@ -170,6 +170,19 @@ def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixt
         rec.report_path is not None
         and "least worst-case relative regret" in rec.report_path.read_text()
     )
+    # Logged to both studies' MLflow parent runs, each with its own regret.
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    for row in rec.table:
+        study = optuna.load_study(
+            study_name=row["study"], storage=f"sqlite:///{tmp_path}/optuna.db"
+        )
+        parent = str(study.user_attrs["mlflow_parent_run_id"])
+        names = {a.path for a in client.list_artifacts(parent, "recommendation-shared")}
+        assert names == {
+            "recommendation-shared/report.md",
+            "recommendation-shared/default_shared.yaml",
+        }
+        assert client.get_run(parent).data.metrics["shared_regret"] == pytest.approx(row["regret"])
 
 
 @pytest.mark.slow

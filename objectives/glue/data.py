@@ -391,6 +391,11 @@ def load_task_data(cfg: Mapping[str, Any], *, seed: int) -> TaskData:
         train = Split(text_a=gen.train_texts, text_b=None, labels=gen.train_labels)
         evals = {"validation": Split(text_a=gen.eval_texts, text_b=None, labels=gen.eval_labels)}
         origin = f"builtin sentiment task v{builtin.VERSION} (seed={seed})"
+        if task.name != "sst2":
+            notes.append(
+                f"data.task={task.name}: the built-in task stands in for sst2 only (single "
+                f"sentences, binary sentiment); nothing here is about {task.name}"
+            )
         task = get_task("sst2")  # a single-sentence binary task, metric accuracy
         label_names = ("negative", "positive")
     train, evals = _apply_validation(cfg, task, train, evals, seed=seed, notes=notes)
