@@ -255,6 +255,11 @@ def finish_args(args: argparse.Namespace) -> argparse.Namespace:
             args.warmup = 0 if args.quick else args._warmup
         if args.reps < 1 or args.warmup < 0:
             raise SystemExit("--reps must be >= 1 and --warmup >= 0")
+    # Library chatter (Optuna's ExperimentalWarning, transformers' load report) off the tables,
+    # as in a sweep.
+    from sweeper.progress import quiet_libraries
+
+    quiet_libraries(False)
     return args
 
 
