@@ -724,7 +724,11 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
                             storage_cfg.get("grace_period"),
                         )
                     waiting = True
-                    time.sleep(sweep.wait_s or 1.0)
+                    pause = sweep.wait_s or 1.0
+                    if checked.sweep.timeout_s is not None:  # wake for the timeout, not after
+                        left = checked.sweep.timeout_s - (time.monotonic() - started)
+                        pause = max(0.1, min(pause, left))
+                    time.sleep(pause)
                     continue
                 waiting = False
                 try:
@@ -749,7 +753,9 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         counts = count_trials(study)
         if tracker is not None:
             tracker.finish_study(
-                files=[], tags={"sweeper.finished": counts.finished}, status="KILLED"
+                files=[],
+                tags={"sweeper.finished": counts.finished},
+                status="RUNNING" if counts.running else "KILLED",  # others still train
             )
         log.error(
             "interrupted by %s: study %r has %d/%d finished trials; run the same command again "

@@ -341,6 +341,7 @@ def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: flo
                     else {}
                 ),
             },
-            status="FINISHED",
+            # The last worker to finish ends the parent: one still training keeps it RUNNING.
+            status="RUNNING" if counts.running else "FINISHED",
         )
     return None if not best_first else best_first[0].value

@@ -391,7 +391,8 @@ class Tracker:
         return closed
 
     def finish_study(self, *, files: Iterable[Path], tags: Mapping[str, Any], status: str) -> None:
-        """Attach files (plots, config, report) and summary tags to the parent; end it."""
+        """Attach files (plots, config, report) and summary tags to the parent; end it with
+        ``status``, or leave it RUNNING (``status="RUNNING"``) while other workers train."""
         assert self.parent_run_id is not None
         from mlflow.entities import RunTag
 
@@ -400,7 +401,8 @@ class Tracker:
         tag_items = [RunTag(k, redact(str(v))) for k, v in tags.items()]
         for chunk in _chunks(tag_items, _MAX_TAGS):
             self.client.log_batch(self.parent_run_id, tags=chunk, synchronous=True)
-        self.client.set_terminated(self.parent_run_id, status)
+        if status != "RUNNING":
+            self.client.set_terminated(self.parent_run_id, status)
 
     def log_text(self, text: str, name: str) -> None:
         assert self.parent_run_id is not None

@@ -227,3 +227,27 @@ def test_mlflow_server_serves_the_trials_to_the_ui_endpoint(tracked: Path) -> No
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_parent_stays_running_while_another_worker_trains(tmp_path: Path) -> None:
+    # A first sweep creates the study and its parent run; then "another worker" holds a trial
+    # RUNNING. This worker runs the one trial left and stops waiting for it at its timeout: the
+    # parent must not end while that trial trains.
+    _sweep(tmp_path, "sweep.n_trials=1", "train.weight_decay=0.0")
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tmp_path}/optuna.db")
+    other = study.ask()  # RUNNING, trained by nobody in this process
+    _sweep(
+        tmp_path,
+        "sweep.n_trials=3",
+        "train.weight_decay=0.0",
+        "sweep.timeout_s=1",  # the wait for the other trial wakes for it (heartbeat: 30 s)
+    )
+    parent, _ = _runs(tmp_path)
+    assert parent.data.tags["sweeper.finished"] == "2"
+    assert parent.info.status == "RUNNING"
+    # The other worker's trial ends; the last summary (any worker's) ends the parent.
+    study.tell(other, 1.0)
+    _sweep(tmp_path, "sweep.n_trials=3", "train.weight_decay=0.0")
+    parent, _ = _runs(tmp_path)
+    assert parent.data.tags["sweeper.finished"] == "3"
+    assert parent.info.status == "FINISHED"
