@@ -274,10 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if best["steps_trained"] != plan.num_training_steps:
                     raise RuntimeError(f"trial {name} trained {best['steps_trained']} steps")
                 return {
-                    "s": trial_s[0],
+                    "s": trial_s.seconds,
                     "run_s": whole,
-                    "tracking_s": tracking_s[0],
-                    "gc_s": gc_s[0],
+                    "tracking_s": tracking_s.seconds,
+                    "gc_s": gc_s.seconds,
                     "val_loss": trial.user_attrs["evals"][-1]["val_loss"],
                 }
 

@@ -22,10 +22,9 @@ the figures are means over a study of that size. PostgreSQL runs only when a URL
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,71 +32,43 @@ from scripts import _bench
 from scripts._bench import Spread, column, ratios
 
 
-@contextmanager
-def storage_time() -> Iterator[dict[str, float]]:
-    """Seconds and calls inside Optuna storage methods on the main thread, while ``active``.
-
-    Unlike ``_bench.time_spent_in`` it counts one thread only: the heartbeat thread writes
-    while a trial runs and would be counted (and would confuse the nesting) otherwise.
-    """
+def storage_time() -> AbstractContextManager[_bench.Timer]:
+    """Seconds and calls inside Optuna storage methods on the main thread (the heartbeat
+    thread's writes left out)."""
     from optuna.storages import BaseStorage, JournalStorage, RDBStorage
     from optuna.storages._cached_storage import _CachedStorage
 
     names = [n for n, v in vars(BaseStorage).items() if callable(v) and not n.startswith("__")]
     names += ["record_heartbeat", "_get_stale_trial_ids"]
-    saved = [
-        (cls, name, cls.__dict__[name])
+    targets = [
+        (cls, name)
         for cls in (_CachedStorage, RDBStorage, JournalStorage)
         for name in names
         if name in cls.__dict__
     ]
-    main = threading.main_thread()
-    state = {"seconds": 0.0, "calls": 0.0, "active": 0.0}
-    depth = [0]
-
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*a: Any, **k: Any) -> Any:
-            if depth[0] or not state["active"] or threading.current_thread() is not main:
-                return fn(*a, **k)
-            depth[0] += 1
-            started = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                state["seconds"] += time.perf_counter() - started
-                state["calls"] += 1
-                depth[0] -= 1
-
-        return timed
-
-    for cls, name, fn in saved:
-        setattr(cls, name, wrap(fn))
-    try:
-        yield state
-    finally:
-        for cls, name, fn in saved:
-            setattr(cls, name, fn)
+    return _bench.time_spent_in(targets, main_thread_only=True)
 
 
 @contextmanager
-def trial_loop_gate(state: dict[str, float]) -> Iterator[dict[str, float]]:
-    """Switch ``state['active']`` on at the first trial and off when the summary starts, so
-    opening the storage, creating tables and the summary's reads are not counted."""
+def trial_loop_gate(timer: _bench.Timer) -> Iterator[dict[str, float]]:
+    """Count with ``timer`` from the first trial until the summary starts, so opening the
+    storage, creating tables and the summary's reads are not counted."""
     import optuna
 
     import sweeper.summary
 
     optimize, finish = optuna.Study.optimize, sweeper.summary.finish
     span = {"start": 0.0, "end": 0.0}
+    timer.active = False
 
     def gated_optimize(self: optuna.Study, *a: Any, **k: Any) -> None:
-        if not state["active"]:
-            state["active"] = 1.0
+        if not timer.active:
+            timer.active = True
             span["start"] = time.perf_counter()
         optimize(self, *a, **k)
 
     def gated_finish(**k: Any) -> float | None:
-        state["active"] = 0.0
+        timer.active = False
         span["end"] = time.perf_counter()
         return finish(**k)
 
@@ -156,11 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     *storage_args(kind, rep),
                     f"sweep.study_name={_bench.unique(f'bench-storage-{rep}')}",
                 ]
-                with storage_time() as state, trial_loop_gate(state) as span, _bench.silenced():
+                with storage_time() as timer, trial_loop_gate(timer) as span, _bench.silenced():
                     run(compose(overrides))
                 return {
-                    "storage_ms": 1000 * state["seconds"] / args.trials,
-                    "calls": state["calls"] / args.trials,
+                    "storage_ms": 1000 * timer.seconds / args.trials,
+                    "calls": timer.calls / args.trials,
                     "loop_ms": 1000 * (span["end"] - span["start"]) / args.trials,
                 }
 
