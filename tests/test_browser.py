@@ -7,15 +7,10 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (.ci/run installs them); ski
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +20,7 @@ import pytest
 from sweeper.config import compose
 from sweeper.run import run
 from tests.conftest import tiny_overrides
+from tests.servers import free_port, mlflow_server, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -33,60 +29,10 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 STUDY = "default-sst2"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get(url: str, timeout: float = 10) -> Any:
     """GET a loopback URL and decode its JSON."""
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
         return json.load(response)
-
-
-@contextmanager
-def serve(argv: list[str], probe: str, log: Path, *, timeout: float = 180) -> Iterator[None]:
-    """Run a server until ``probe`` (a loopback URL) answers 200; stop it on exit.
-
-    Its output goes to ``log``, shown when it does not come up.
-    """
-    # Without MLflow's job runner (several worker processes for GenAI features), as sweeper.ui.
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(probe, timeout=2) as r:  # noqa: S310 - loopback
-                    if r.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{argv[0]} did not come up:\n{log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.5)
-        yield
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
-
-
-@contextmanager
-def mlflow_server(store_uri: str, log: Path) -> Iterator[str]:
-    """``mlflow server`` on a free loopback port over ``store_uri``; yields its base URL."""
-    port = free_port()
-    argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    base = f"http://127.0.0.1:{port}"
-    with serve(argv, f"{base}/health", log):
-        yield base
 
 
 @pytest.fixture(scope="module")

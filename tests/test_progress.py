@@ -539,7 +539,7 @@ def test_plots_have_titles_axis_labels_legends_and_a_log_lr_axis(
 
 @pytest.mark.slow
 def test_a_real_sweep_prints_no_library_noise_unless_verbose(tmp_path: Path) -> None:
-    from tests.test_browser import mlflow_server
+    from tests.servers import mlflow_server
 
     # The packaged MiniLM cut to one layer: its classifier head is new, so transformers has a
     # load report to print, and the sweep logs to an MLflow server, which prints run links.

@@ -18,7 +18,6 @@ import importlib.util
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import warnings
@@ -32,6 +31,7 @@ import pytest
 
 from sweeper.__main__ import main
 from tests.glue_fixtures import make_glue_dir
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "errors.md"
@@ -617,13 +617,6 @@ class Shown:
         return self.err.removeprefix("error: ").rstrip("\n")
 
 
-def closed_port() -> int:
-    """A local TCP port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def argv(case: Case, root: Path, port: int) -> list[str]:
     subs = [arg.replace("<dir>", str(root)).replace("<port>", str(port)) for arg in case.args]
     return [f"results_dir={root}/runs", *BASE, *subs]
@@ -639,7 +632,7 @@ def run_case(case: Case, root: Path) -> Shown:
     root.mkdir(parents=True, exist_ok=True)
     if case.setup is not None:
         case.setup(root)
-    port = closed_port()
+    port = free_port()
     err, out = io.StringIO(), io.StringIO()
     # Warnings are recorded, not printed: under pytest the configured filters still apply
     # (errors stay errors); the real console is checked by the subprocess test below.
@@ -793,7 +786,7 @@ def test_cli_subprocess_shows_the_same_single_line(case_id: str, tmp_path: Path)
     root = tmp_path.resolve()
     if case.setup is not None:
         case.setup(root)
-    port = closed_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "sweeper", *argv(case, root, port)],
@@ -840,7 +833,7 @@ def test_a_bad_rerun_leaves_the_recorded_study_intact(tmp_path: Path) -> None:
     before = recorded(root)
     assert len(before["studies"]["kept"]) == 2 and len(before["runs"]) == 3  # parent + 2
     for extra in BAD_RERUNS:
-        port = str(closed_port())
+        port = str(free_port())
         code, err = _main(_fake(root, *(e.replace("<port>", port) for e in extra)))
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (extra, err)
         assert recorded(root) == before, extra

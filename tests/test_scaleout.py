@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from sweeper.study import (
 from sweeper.tracking import Tracker
 from tests import fake_objective
 from tests.postgres import Database, exists, temp_database
+from tests.servers import free_port, mlflow_server
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = "scale"
@@ -199,61 +198,6 @@ def mlflow_runs(uri: str) -> tuple[list[Any], list[Any]]:
     return parents, children
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def mlflow_server(root: Path) -> Iterator[str]:
-    """``mlflow server`` on loopback with a SQLite backend; its URL."""
-    port = free_port()
-    log = root / "mlflow-server.out"
-    with log.open("wb") as handle:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root}/server-mlflow.db",
-                "--artifacts-destination",
-                str(root / "server-artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=root,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"mlflow server did not start:\n{log.read_text()}")
-                time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
-
-
 # ----------------------------------------------------------------- two workers, one study
 
 N_TRIALS = 6
@@ -300,7 +244,16 @@ def pg_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoWorkers]
 def journal_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoWorkers]:
     """Two workers on one journal-file study, both logging to one MLflow tracking server."""
     root = tmp_path_factory.mktemp("journal-workers")
-    with backend("journal", root / "results") as journal, mlflow_server(root) as uri:
+    with (
+        backend("journal", root / "results") as journal,
+        mlflow_server(
+            f"sqlite:///{root}/server-mlflow.db",
+            root / "mlflow-server.out",
+            "--artifacts-destination",
+            str(root / "server-artifacts"),
+            cwd=root,
+        ) as uri,
+    ):
         # artifact_location=null: artifacts go through the server, as on several machines.
         yield _two_workers(
             root, journal, [f"tracking.uri={uri}", "tracking.artifact_location=null"], uri

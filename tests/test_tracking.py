@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +14,7 @@ from sweeper.config import compose
 from sweeper.run import run
 from sweeper.schedule import StepPlan, lr_curve
 from tests.fake_objective import fake_overrides
+from tests.servers import mlflow_server
 
 
 def _sweep(root: Path, *extra: str) -> None:
@@ -168,47 +164,9 @@ def test_tracking_none_records_nothing_in_mlflow(tmp_path: Path) -> None:
     assert len(study.trials) == 2 and "mlflow_run_id" not in study.trials[0].user_attrs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
-def test_mlflow_server_serves_the_trials_to_the_ui_endpoint(tracked: Path) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tracked}/mlflow.db",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Without MLflow's job runner (GenAI scorers, several worker processes): starts faster.
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.5)
+def test_mlflow_server_serves_the_trials_to_the_ui_endpoint(tracked: Path, tmp_path: Path) -> None:
+    with mlflow_server(f"sqlite:///{tracked}/mlflow.db", tmp_path / "mlflow.log") as base:
         parent, _ = _runs(tracked)
         body = json.dumps(
             {"experiment_ids": [parent.info.experiment_id], "max_results": 100}
@@ -220,13 +178,10 @@ def test_mlflow_server_serves_the_trials_to_the_ui_endpoint(tracked: Path) -> No
         )
         with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
             runs = json.load(r)["runs"]
-        names = {r["info"]["run_name"] for r in runs}
-        assert {"tracked", "trial-0000", "trial-0004"} <= names
-        trial = next(r for r in runs if r["info"]["run_name"] == "trial-0000")
-        assert any(m["key"] == "best_val_loss" for m in trial["data"]["metrics"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    names = {r["info"]["run_name"] for r in runs}
+    assert {"tracked", "trial-0000", "trial-0004"} <= names
+    trial = next(r for r in runs if r["info"]["run_name"] == "trial-0000")
+    assert any(m["key"] == "best_val_loss" for m in trial["data"]["metrics"])
 
 
 def test_parent_stays_running_while_another_worker_trains(tmp_path: Path) -> None:
