@@ -319,14 +319,21 @@ def build_scheduler(
     return scheduler
 
 
+def probe_scheduler(
+    *, name: str, plan: StepPlan, base_lr: float, kwargs: Mapping[str, Any] | None = None
+) -> tuple[Optimizer, LambdaLR]:
+    """The schedule built on a one-parameter optimizer (no model): to check or trace it."""
+    import torch
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
+    return optimizer, build_scheduler(optimizer, name=name, plan=plan, kwargs=kwargs)
+
+
 def lr_curve(
     *, name: str, plan: StepPlan, base_lr: float, kwargs: Mapping[str, Any] | None = None
 ) -> list[float]:
     """The learning rate of every optimizer update of a full trial (``num_training_steps``)."""
-    import torch
-
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-    scheduler = build_scheduler(optimizer, name=name, plan=plan, kwargs=kwargs)
+    optimizer, scheduler = probe_scheduler(name=name, plan=plan, base_lr=base_lr, kwargs=kwargs)
     curve = []
     for _ in range(plan.num_training_steps):
         curve.append(float(scheduler.get_last_lr()[0]))

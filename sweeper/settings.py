@@ -244,13 +244,12 @@ class TrainSettings:
         last step, a ``decay_ratio`` that leaves no room after warmup): the sweep calls this
         before training so such a setting fails once, not in every trial.
         """
-        import torch
-
-        from sweeper.schedule import build_scheduler
+        from sweeper.schedule import probe_scheduler
 
         plan = self.plan(num_examples)
-        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=self.lr)
-        build_scheduler(optimizer, name=self.scheduler, plan=plan, kwargs=self.scheduler_kwargs)
+        probe_scheduler(
+            name=self.scheduler, plan=plan, base_lr=self.lr, kwargs=self.scheduler_kwargs
+        )
         return plan
 
     def active_scheduler_kwargs(self) -> dict[str, Any]:
