@@ -231,3 +231,22 @@ def test_builtin_task_is_deterministic_and_noisy() -> None:
     assert any(" but " in t for t in a.train_texts) and any(" not " in t for t in a.train_texts)
     with pytest.raises(ValueError, match="label_noise"):
         builtin.generate(num_train=5, num_eval=5, label_noise=0.6, seed=0)
+
+
+def test_qqp_skips_malformed_rows_and_says_how_many(tmp_path: Path) -> None:
+    glue = make_glue_dir(tmp_path, n_train=20, n_dev=6, tasks=["QQP", "SST-2"])
+    train = glue / "QQP" / "train.tsv"
+    lines = train.read_text().splitlines()
+    # Like the real QQP train.tsv: a question cut by a newline gives two short rows.
+    lines[3:4] = ["\t".join(lines[3].split("\t")[:4]), "rest of the question?\t1"]
+    lines.append("7\t8\t9\tonly one question?")
+    train.write_text("\n".join(lines) + "\n")
+    data = load_task_data(_cfg(task="qqp", glue_dir=str(glue)), seed=0)
+    assert len(data.train) == 19  # 20 rows, one broken in two, plus one short row: 3 skipped
+    assert any("train.tsv: skipped 3 malformed row(s)" in n for n in data.notes)
+    assert not any("dev.tsv" in n for n in data.notes)
+    # Other tasks stay strict.
+    sst = glue / "SST-2" / "train.tsv"
+    sst.write_text(sst.read_text() + "broken row\n")
+    with pytest.raises(DataError, match="expected 2 tab-separated fields but got 1"):
+        load_task_data(_cfg(task="sst2", glue_dir=str(glue)), seed=0)

@@ -63,8 +63,12 @@ class TaskData:
 # ----------------------------------------------------------------------------- TSV files
 
 
-def read_tsv(path: Path, task: Task) -> Split:
+def read_tsv(path: Path, task: Task, *, notes: list[str] | None = None) -> Split:
     """Read one split of a task in the original GLUE TSV layout; strict about its shape.
+
+    QQP alone is lenient: its original ``train.tsv`` holds rows with a wrong field count (a
+    question cut by a stray newline); they are skipped, as the hub's GLUE loader skips them,
+    and ``notes`` gets how many.
 
     Raises:
         DataError: naming the file, the line and what is wrong.
@@ -75,6 +79,7 @@ def read_tsv(path: Path, task: Task) -> Split:
     text_a: list[str] = []
     text_b: list[str] = []
     labels: list[Any] = []
+    skipped = 0
     # utf-8-sig drops the byte-order mark MRPC starts with.
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
@@ -111,6 +116,9 @@ def read_tsv(path: Path, task: Task) -> Split:
             for line, row in enumerate(rows, start=start):
                 if not row:
                     continue  # a blank line (a trailing newline) carries no example
+                if len(row) != width and task.skip_malformed_rows:
+                    skipped += 1
+                    continue
                 if len(row) != width:
                     raise DataError(
                         f"{path}:{line}: expected {width} tab-separated fields but got {len(row)}."
@@ -123,6 +131,15 @@ def read_tsv(path: Path, task: Task) -> Split:
             raise DataError(f"{path}: unreadable ({err}).") from None
     if not labels:
         raise DataError(f"{path}: no examples (only a header).")
+    if skipped:
+        message = (
+            f"{path}: skipped {skipped} malformed row(s) (not {width} tab-separated fields), "
+            f"as the hub's GLUE loader does for {task.name}."
+        )
+        if notes is not None:
+            notes.append(message)  # shown at start with the other data notes
+        else:
+            log.warning("%s", message)
     return Split(text_a=text_a, text_b=text_b if ib is not None else None, labels=labels)
 
 
@@ -178,11 +195,13 @@ def glue_files(task: Task, glue_dir: Path) -> dict[str, Path]:
     return files
 
 
-def load_glue_dir(task: Task, glue_dir: Path) -> tuple[Split, dict[str, Split]]:
+def load_glue_dir(
+    task: Task, glue_dir: Path, *, notes: list[str] | None = None
+) -> tuple[Split, dict[str, Split]]:
     """Train and eval splits of ``task`` from a folder in the original ``glue_data/`` layout."""
     files = glue_files(task, glue_dir)
-    train = read_tsv(files.pop("train"), task)
-    return train, {name: read_tsv(path, task) for name, path in files.items()}
+    train = read_tsv(files.pop("train"), task, notes=notes)
+    return train, {name: read_tsv(path, task, notes=notes) for name, path in files.items()}
 
 
 # ----------------------------------------------------------------------------- the hub
@@ -364,7 +383,7 @@ def load_task_data(cfg: Mapping[str, Any], *, seed: int) -> TaskData:
     label_names = task.label_names
     if source == "glue_dir":
         glue_dir = Path(str(cfg["glue_dir"])).expanduser()
-        train, evals = load_glue_dir(task, glue_dir)
+        train, evals = load_glue_dir(task, glue_dir, notes=notes)
         origin = str(glue_dir.resolve() / task.folder)
     elif source == "hub":
         try:

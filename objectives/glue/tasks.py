@@ -38,6 +38,9 @@ class Task:
     label_names: tuple[str, ...] | None
     num_labels: int
     metrics: tuple[str, ...]  # the first is the task's main metric
+    # Skip TSV rows with a wrong field count instead of refusing the file (QQP's train.tsv has
+    # such rows).
+    skip_malformed_rows: bool = False
 
     @property
     def is_regression(self) -> bool:
@@ -119,6 +122,7 @@ TASKS: dict[str, Task] = {
             label_names=None,
             num_labels=2,
             metrics=("f1", "accuracy"),
+            skip_malformed_rows=True,
         ),
         Task(
             name="mnli",
