@@ -37,11 +37,30 @@ class Encoded:
 
 
 def tokenizer_identity(tokenizer: PreTrainedTokenizerBase) -> str:
-    """What makes two tokenizers tokenize alike: class, vocabulary and special tokens."""
-    vocab = json.dumps(sorted(tokenizer.get_vocab().items()))
-    special = json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str)
-    text = f"{type(tokenizer).__name__}|{special}|{tokenizer.model_max_length}|{vocab}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What makes two tokenizers tokenize alike: their full serialized state.
+
+    A fast tokenizer serializes everything that maps text to ids (normalizer, e.g. lowercasing
+    and accent stripping; pre-tokenizer; model and vocabulary; post-processor; added tokens)
+    with ``backend_tokenizer.to_str()``. A slow one has no such form: its class, init options
+    (``do_lower_case`` and the like), vocabulary and special tokens stand in for it.
+    """
+    parts = [type(tokenizer).__name__, str(tokenizer.model_max_length)]
+    backend = getattr(tokenizer, "backend_tokenizer", None) if tokenizer.is_fast else None
+    if backend is not None:
+        state = json.loads(backend.to_str())
+        # Truncation and padding are per-call settings the last call left behind, not part of
+        # how text maps to ids (encode passes its own).
+        state.pop("truncation", None)
+        state.pop("padding", None)
+        parts.append(json.dumps(state, sort_keys=True))
+    else:
+        options = {k: v for k, v in tokenizer.init_kwargs.items() if not k.endswith("_file")}
+        parts += [
+            json.dumps(options, sort_keys=True, default=str),
+            json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str),
+            json.dumps(sorted(tokenizer.get_vocab().items())),
+        ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def cache_key(split: Split, *, tokenizer_id: str, max_length: int) -> str:
