@@ -38,8 +38,9 @@ class Watcher(Protocol):
     def evaluated(self, evaluation: Evaluation, best: Evaluation, decision: Decision) -> None: ...
 
 
-# (value, evaluation index, is it the last evaluation) -> should the trial be pruned? The hook
-# reports every value to the pruner; on the last evaluation its answer is ignored.
+# (value, pruner step, is it the last evaluation) -> should the trial be pruned? The pruner step
+# is the evaluation's epoch position in evaluations (TrialReporter._pruner_step), comparable
+# across trials. The hook reports every value; on the last evaluation its answer is ignored.
 PruneHook = Callable[[float, int, bool], bool]
 
 
@@ -84,7 +85,7 @@ class EarlyStopping:
 class Evaluation:
     """One evaluation of a trial."""
 
-    index: int  # 1-based evaluation number: the step Optuna sees (comparable across trials)
+    index: int  # 1-based evaluation number in this trial
     step: int  # optimizer updates taken
     epoch: float  # epochs trained (fractional mid-epoch)
     val_loss: float
@@ -143,8 +144,8 @@ class TrialReporter:
         patience: Early-stopping patience in evaluations; ``None`` disables it.
         min_delta: Early-stopping minimum improvement.
         evals_per_epoch: Evaluations per epoch (for the evaluation count of a full trial).
-        divergence_factor: Stop when ``val_loss`` exceeds this multiple of the first training
-            loss; ``None`` disables the check.
+        divergence_factor: Prune at the first evaluation when ``val_loss`` exceeds this multiple
+            of the first training loss; ``None`` disables the check.
         prune: Reports a value to the pruner and says whether to prune; ``None``: never.
         curves: Where curves go; ``None``: nowhere.
         watcher: Progress display; ``None``: none.
@@ -176,6 +177,7 @@ class TrialReporter:
         self.plan: StepPlan | None = None
         self.outcome = Outcome()
         self._total_evals = 0
+        self._pruner_steps = 0  # the last step reported to the pruner
 
     # -- the Reporter protocol -------------------------------------------------------------
 
@@ -238,6 +240,17 @@ class TrialReporter:
                 (f"non-finite validation {self.monitor} at step {evaluation.step}"),
             )
             return Decision.PRUNE
+        # Divergence is judged at the first evaluation only, before the trial has a best: a run
+        # that already reached a finite best keeps it, and a late rise is early stopping's job.
+        if evaluation.index == 1 and self._diverged(evaluation):
+            out.stop, out.reason = (
+                "diverged",
+                (
+                    f"diverged: val_loss {evaluation.val_loss:.4g} > {self.divergence_factor:g} x "
+                    f"initial loss {out.initial_loss:.4g} at step {evaluation.step}"
+                ),
+            )
+            return Decision.PRUNE
         # The best value is the plain best seen; min_delta only decides what resets patience.
         self.early_stopping.improved(evaluation.value)
         if out.best is None or self._better(evaluation.value, out.best.value):
@@ -247,7 +260,7 @@ class TrialReporter:
         # training: pruning it would only throw a complete result away.
         if (
             self.prune is not None
-            and self.prune(evaluation.value, evaluation.index, last)
+            and self.prune(evaluation.value, self._pruner_step(evaluation), last)
             and not last
         ):
             out.stop, out.reason = (
@@ -255,20 +268,6 @@ class TrialReporter:
                 (
                     f"pruned at evaluation {evaluation.index} (epoch {evaluation.epoch:.2f}): "
                     f"{self.monitor}={evaluation.value:.4g}"
-                ),
-            )
-            return Decision.PRUNE
-        limit = (
-            None
-            if self.divergence_factor is None or out.initial_loss is None
-            else self.divergence_factor * out.initial_loss
-        )
-        if limit is not None and evaluation.val_loss > limit:
-            out.stop, out.reason = (
-                "diverged",
-                (
-                    f"diverged: val_loss {evaluation.val_loss:.4g} > {self.divergence_factor:g} x "
-                    f"initial loss {out.initial_loss:.4g} at step {evaluation.step}"
                 ),
             )
             return Decision.PRUNE
@@ -282,6 +281,25 @@ class TrialReporter:
             )
             return Decision.STOP
         return Decision.CONTINUE
+
+    def _diverged(self, evaluation: Evaluation) -> bool:
+        initial = self.outcome.initial_loss
+        if self.divergence_factor is None or initial is None:
+            return False
+        return evaluation.val_loss > self.divergence_factor * initial
+
+    def _pruner_step(self, evaluation: Evaluation) -> int:
+        """The step the pruner sees: the evaluation's position in epochs, in evaluations.
+
+        ``round(epoch * evals_per_epoch)``, so the same step means the same epoch in every trial
+        even where evaluation points merge (fewer optimizer steps per epoch than evaluations:
+        with 120 examples and 2 evaluations per epoch, batch 16 and batch 128 both see step 2
+        at epoch 1.0). Never below 1 nor at or below the previous step (Optuna keeps the first
+        value reported at a step).
+        """
+        step = max(1, round(evaluation.epoch * self.evals_per_epoch), self._pruner_steps + 1)
+        self._pruner_steps = step
+        return step
 
     def _better(self, a: float, b: float) -> bool:
         return a < b if self.direction == "minimize" else a > b

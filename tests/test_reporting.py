@@ -177,3 +177,69 @@ def test_non_finite_validation_loss_prunes() -> None:
     assert _run(reporter, [0.5, float("nan")]) == [Decision.CONTINUE, Decision.PRUNE]
     assert reporter.outcome.stop == "non_finite"
     assert reporter.outcome.best is not None and reporter.outcome.best.value == 0.5
+
+
+def test_a_late_rise_past_the_divergence_limit_keeps_the_finite_best() -> None:
+    # Issue 14 #2: 0.40, 0.33, 0.45, 0.9, 1.5, 2.2 with a first train loss of 0.69 rises past
+    # 3 x 0.69 at the end; that trial trained fine and its best (0.33) must not be thrown away.
+    reporter = TrialReporter(
+        monitor="val_loss",
+        direction="minimize",
+        patience=None,
+        evals_per_epoch=2,
+        divergence_factor=3.0,
+    )
+    decisions = _run(reporter, [0.40, 0.33, 0.45, 0.9, 1.5, 2.2], train_loss=0.69)
+    assert Decision.PRUNE not in decisions
+    out = reporter.outcome
+    assert not out.pruned and out.stop == "completed"
+    assert out.best is not None and out.best.value == 0.33
+
+
+def _pruner_steps(*, num_examples: int, batch_size: int, epochs: int = 3) -> dict[int, float]:
+    """pruner step -> epoch, as a trial of this size reports them."""
+    seen: dict[int, float] = {}
+
+    def prune(value: float, step: int, last: bool) -> bool:
+        seen[step] = value
+        return False
+
+    reporter = TrialReporter(
+        monitor="val_loss", direction="minimize", patience=None, evals_per_epoch=2, prune=prune
+    )
+    plan = plan_steps(num_examples=num_examples, batch_size=batch_size, num_epochs=epochs)
+    reporter.start(plan)
+    for step in plan.eval_steps(2):
+        # The value reported is the epoch itself, so the test reads which epoch a step meant.
+        reporter.evaluate(step=step, val_loss=plan.epochs_at(step), metrics={})
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("num_examples", "batch_size"),
+    [(120, 16), (120, 128), (100, 10), (120, 64), (30, 7)],
+)
+def test_pruner_steps_mean_the_same_epoch_in_every_trial(num_examples: int, batch_size: int) -> None:
+    # Issue 14 #9: with 120 examples and 2 evaluations per epoch, batch 128 has one optimizer
+    # step per epoch, so evaluation points merge; step 2 must still mean epoch 1.0, as at batch 16.
+    seen = _pruner_steps(num_examples=num_examples, batch_size=batch_size)
+    for step, epoch in seen.items():
+        assert step == round(epoch * 2), (step, epoch)
+    assert seen[2] == 1.0
+
+
+def test_pruner_steps_stay_increasing_when_positions_round_together() -> None:
+    # 3 updates per epoch, 4 evaluations per epoch: points merge and positions are uneven.
+    steps: list[int] = []
+    reporter = TrialReporter(
+        monitor="val_loss",
+        direction="minimize",
+        patience=None,
+        evals_per_epoch=4,
+        prune=lambda v, s, last: steps.append(s) or False,
+    )
+    plan = plan_steps(num_examples=30, batch_size=10, num_epochs=2)
+    reporter.start(plan)
+    for step in plan.eval_steps(4):
+        reporter.evaluate(step=step, val_loss=1.0, metrics={})
+    assert steps == sorted(set(steps)) and len(steps) == len(plan.eval_steps(4))
