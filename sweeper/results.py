@@ -64,8 +64,13 @@ class TrialRecord:
         return curve[:steps]
 
 
-def record(trial: FrozenTrial) -> TrialRecord:
-    """A :class:`TrialRecord` from a frozen Optuna trial."""
+def record(trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
+    """A :class:`TrialRecord` from a frozen Optuna trial.
+
+    Args:
+        stale: The reason another worker recorded when it failed this trial as stale (its
+            own worker died before it could record one).
+    """
     attrs: Mapping[str, Any] = trial.user_attrs
     duration = trial.duration.total_seconds() if trial.duration is not None else None
     return TrialRecord(
@@ -77,7 +82,7 @@ def record(trial: FrozenTrial) -> TrialRecord:
         plan=dict(attrs.get("plan") or {}),
         evals=list(attrs.get("evals") or []),
         best=dict(attrs.get("best") or {}),
-        reason=str(attrs.get("reason") or ""),
+        reason=str(attrs.get("reason") or stale or ""),
         mlflow_run_id=attrs.get("mlflow_run_id"),
         retry_of=trial.system_attrs.get("failed_trial"),
         duration_s=duration,
@@ -86,7 +91,12 @@ def record(trial: FrozenTrial) -> TrialRecord:
 
 def records(study: optuna.Study) -> list[TrialRecord]:
     """Every trial of ``study`` as a record, in trial order."""
-    return [record(t) for t in study.get_trials(deepcopy=False)]
+    from sweeper.study import stale_reason
+
+    attrs = study.user_attrs
+    return [
+        record(t, stale=stale_reason(attrs, t.number)) for t in study.get_trials(deepcopy=False)
+    ]
 
 
 def ranked(items: list[TrialRecord], *, direction: str) -> list[TrialRecord]:

@@ -30,6 +30,7 @@ from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
 from sweeper.settings import TrainSettings, check_value
 from sweeper.space import SearchSpace, parse_space
 from sweeper.study import (
+    STALE_REASON,
     build_pruner,
     build_sampler,
     claims_a_slot,
@@ -658,7 +659,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         if stale is not None:
 
             def close_stale(_study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-                tracker.close_open_runs({frozen.number: ("FAIL", "worker stopped (no heartbeat)")})
+                tracker.close_open_runs({frozen.number: ("FAIL", STALE_REASON)})
 
             stale.hook = close_stale
 

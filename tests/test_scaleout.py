@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from sweeper.__main__ import main
 from sweeper.config import compose
+from sweeper.results import records
 from sweeper.run import run
 from sweeper.study import (
     HEARTBEAT_ATTR,
@@ -358,7 +359,11 @@ def test_postgres_password_is_never_written_anywhere(pg_workers: TwoWorkers) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", [pytest.param("postgres", marks=pytest.mark.postgres), "journal"])
 def test_sigkilled_workers_trial_is_retried_by_a_new_worker(
-    kind: str, tmp_path: Path, workers: Workers, monkeypatch: pytest.MonkeyPatch
+    kind: str,
+    tmp_path: Path,
+    workers: Workers,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     results = tmp_path / "results"
     with backend(kind, results) as where:
@@ -393,7 +398,8 @@ def test_sigkilled_workers_trial_is_retried_by_a_new_worker(
         # Closed by the stale-trial hook (its reason), with the curves it had logged.
         assert dangling.info.status == "FAILED"
         assert dangling.data.tags["optuna.state"] == "FAIL"
-        assert dangling.data.tags["sweeper.reason"] == "worker stopped (no heartbeat)"
+        assert dangling.data.tags["sweeper.reason"] == "worker stopped sending heartbeats"
+        assert "trial 0 fail: worker stopped sending heartbeats" in capsys.readouterr().out
         assert client.get_metric_history(dangling.info.run_id, "val_loss")
         again = client.get_run(retry.user_attrs["mlflow_run_id"])
         assert again.data.tags["retry_of"] == "0"
@@ -574,6 +580,8 @@ def test_journal_heartbeats_fail_and_retry_a_stale_trial(tmp_path: Path) -> None
     fail_stale_trials(study)
     trials = study.trials
     assert trials[lost.number].state == TrialState.FAIL
+    # The summary's "trial N fail: <reason>" line reads the reason from the records.
+    assert records(study)[lost.number].reason == "worker stopped sending heartbeats"
     assert closed == [lost.number]
     assert trials[-1].state == TrialState.WAITING
     assert trials[-1].params == {"x": x}
