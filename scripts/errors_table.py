@@ -44,6 +44,11 @@ When is it caught:
 examples. Values that break only during training (a NaN or infinite loss, a diverging trial) do
 not stop the sweep: that trial is pruned with its reason (`non-finite loss at step N`,
 `diverged: ...`, `pruned at evaluation 1 ...`) and the next one starts.
+
+A warmup that would cover the whole schedule is not an error either: `train.warmup_ratio`
+gives `min(ceil(ratio * total), total - 1)` warmup steps, so at least one update runs after
+warmup (with one update in total, none is warmup); `constant` has no warmup and records 0.
+An explicit `train.warmup_steps` at or past the trial's last step is refused (row below).
 """
 
 

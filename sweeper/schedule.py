@@ -11,10 +11,12 @@ Conventions (pinned by ``tests/test_schedule.py``):
 * optimizer steps per epoch = ``ceil(batches / grad_accum)``; the optimizer steps on batch ``i``
   when ``(i + 1) % grad_accum == 0 or i == last`` (never on batch 0 unless ``grad_accum == 1``);
 * ``num_training_steps = num_epochs * steps_per_epoch``;
-  ``num_warmup_steps = ceil(warmup_ratio * num_training_steps)`` unless ``warmup_steps`` is set;
+  ``num_warmup_steps = min(ceil(warmup_ratio * num_training_steps), num_training_steps - 1)``
+  unless ``warmup_steps`` is set; 0 for ``constant``, which has no warmup;
 * the LR curve point at step ``k`` (0-based) is the learning rate the ``k``-th update used, so a
   full trial logs exactly ``num_training_steps`` points and the curve peaks at the base LR at
-  ``k == num_warmup_steps``.
+  ``k == num_warmup_steps``, except ``cosine_warmup_with_min_lr``, whose warmup (transformers'
+  own) reaches the base LR one update earlier, at ``k == num_warmup_steps - 1``.
 
 Early stopping ends a trial early but never changes its schedule: the horizon is always the
 trial's ``num_epochs`` (recorded as ``schedule_horizon_epochs``).
@@ -87,7 +89,8 @@ def is_update_batch(i: int, *, grad_accum: int, last: int) -> bool:
 def warmup_steps_for(
     *, num_training_steps: int, warmup_ratio: float, warmup_steps: int | None = None
 ) -> int:
-    """``ceil(warmup_ratio * num_training_steps)``, or ``warmup_steps`` when that is set."""
+    """``ceil(warmup_ratio * num_training_steps)`` capped at ``num_training_steps - 1``, or
+    ``warmup_steps`` when that is set (it must be below ``num_training_steps``)."""
     if warmup_steps is not None:
         if warmup_steps < 0 or warmup_steps >= num_training_steps:
             raise ConfigError(
@@ -98,7 +101,9 @@ def warmup_steps_for(
     if not 0.0 <= warmup_ratio < 1.0:
         raise ConfigError(f"train.warmup_ratio must be in [0, 1) but got {warmup_ratio}.")
     # round() first: 0.07 * 100 is 7.000000000000001 in floating point and must give 7, not 8.
-    return math.ceil(round(warmup_ratio * num_training_steps, 9))
+    # Capped at total - 1 so at least one update runs after warmup: warmup over the whole
+    # schedule trains at LR 0 (linear, cosine) or divides by zero (polynomial).
+    return min(math.ceil(round(warmup_ratio * num_training_steps, 9)), num_training_steps - 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +322,20 @@ def build_scheduler(
         scheduler_specific_kwargs=params,
     )
     return scheduler
+
+
+def peak_step(name: str, plan: StepPlan) -> int:
+    """The 0-based update at which scheduler ``name`` first trains at the base LR.
+
+    The end of warmup (``num_warmup_steps``), except ``cosine_warmup_with_min_lr``, whose
+    warmup (transformers' own, ``(k + 1) / warmup``) reaches the base LR one update earlier,
+    and ``constant``, which has no warmup.
+    """
+    if name == "constant":
+        return 0
+    if name == "cosine_warmup_with_min_lr" and plan.num_warmup_steps > 0:
+        return plan.num_warmup_steps - 1
+    return plan.num_warmup_steps
 
 
 def probe_scheduler(

@@ -227,14 +227,16 @@ class TrainSettings:
 
     def plan(self, num_examples: int) -> StepPlan:
         """The step plan of training ``num_examples`` examples with these settings."""
+        # `constant` has no warmup (transformers ignores num_warmup_steps for it): record 0.
+        warmless = self.scheduler == "constant"
         return plan_steps(
             num_examples=num_examples,
             batch_size=self.batch_size,
             num_epochs=self.num_epochs,
             grad_accum=self.grad_accum,
             drop_last=self.drop_last,
-            warmup_ratio=self.warmup_ratio,
-            warmup_steps=self.warmup_steps,
+            warmup_ratio=0.0 if warmless else self.warmup_ratio,
+            warmup_steps=None if warmless else self.warmup_steps,
         )
 
     def check_schedule(self, num_examples: int) -> StepPlan:

@@ -17,6 +17,7 @@ from sweeper.schedule import (
     plan_steps,
     preview,
     scheduler_kwargs_for,
+    peak_step,
     warmup_steps_for,
 )
 
@@ -113,6 +114,10 @@ def test_update_condition(batches: int, accum: int, updates: list[int]) -> None:
         (0.05, 3, None, 1),
         (0.1, 939, 50, 50),
         (0.9, 10, 0, 0),
+        # Capped at total - 1 (issue 14 #10): at least one update after warmup.
+        (0.5, 1, None, 0),
+        (0.9, 5, None, 4),
+        (0.99, 2, None, 1),
     ],
 )
 def test_warmup_steps(ratio: float, total: int, steps: int | None, expected: int) -> None:
@@ -201,10 +206,11 @@ def test_every_scheduler_matches_reference_at_every_step(
     expected = _reference(name, plan, base, kwargs)
     assert len(curve) == plan.num_training_steps
     assert max(abs(a - b) for a, b in zip(curve, expected, strict=True)) <= 1e-12
-    # Peak == base LR at the end of warmup (the first step that uses the full rate).
-    # transformers' cosine_warmup_with_min_lr ramps to the peak one step earlier, by design.
-    peak_at = plan.num_warmup_steps - (name == "cosine_warmup_with_min_lr")
+    # Peak == base LR where peak_step says (the end of warmup; one update earlier for
+    # transformers' cosine_warmup_with_min_lr), and not before.
+    peak_at = peak_step(name, plan)
     assert abs(curve[peak_at] - base) <= 1e-12
+    assert all(lr < base - 1e-12 for lr in curve[:peak_at])
     assert max(curve) <= base + 1e-12
 
 
@@ -306,3 +312,24 @@ def test_preview_rejects_bad_values_in_one_line(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_a_one_update_schedule_trains_at_a_nonzero_lr(name: str) -> None:
+    # Issue 14 #10: one optimizer step in total used to get ceil(0.1 * 1) = 1 warmup step:
+    # polynomial divided by zero inside transformers and the others trained at LR 0.
+    plan = plan_steps(num_examples=10, batch_size=10, num_epochs=1, warmup_ratio=0.1)
+    assert plan.num_training_steps == 1 and plan.num_warmup_steps == 0
+    curve = lr_curve(name=name, plan=plan, base_lr=1e-3, kwargs={})
+    assert len(curve) == 1 and curve[0] > 0
+
+
+@pytest.mark.parametrize(("scheduler", "warmup"), [("constant", 0), ("linear", 94)])
+def test_constant_records_no_warmup(scheduler: str, warmup: int) -> None:
+    from sweeper.config import compose
+    from sweeper.settings import TrainSettings
+
+    train = compose([f"train.scheduler={scheduler}", "train.warmup_ratio=0.1"])["train"]
+    settings = TrainSettings.from_mapping(dict(train))
+    plan = settings.plan(10_016)  # 313 batches of 32, 3 epochs: 939 steps
+    assert plan.num_training_steps == 939 and plan.num_warmup_steps == warmup
