@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
+# Why a stale trial failed. Optuna fails it before any callback runs and a finished trial takes
+# no more attributes, so the worker that fails it (sweeper.study._StaleRetry) puts the reason on
+# the study, under this key with the trial's number.
+STALE_REASON = "worker stopped sending heartbeats"
+STALE_KEY = "reason:trial {}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrialRecord:
@@ -91,11 +97,10 @@ def record(trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
 
 def records(study: optuna.Study) -> list[TrialRecord]:
     """Every trial of ``study`` as a record, in trial order."""
-    from sweeper.study import stale_reason
-
     attrs = study.user_attrs
     return [
-        record(t, stale=stale_reason(attrs, t.number)) for t in study.get_trials(deepcopy=False)
+        record(t, stale=attrs.get(STALE_KEY.format(t.number)))
+        for t in study.get_trials(deepcopy=False)
     ]
 
 

@@ -26,11 +26,11 @@ from sweeper.errors import ConfigError, NonFiniteLossError
 from sweeper.objective import Objective, TaskInfo
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
+from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
 from sweeper.settings import TrainSettings, check_value
 from sweeper.space import SearchSpace, parse_space
 from sweeper.study import (
-    STALE_REASON,
     build_pruner,
     build_sampler,
     claims_a_slot,

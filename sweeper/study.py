@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sweeper.errors import ConfigError, StorageError, StudyError
+from sweeper.results import STALE_KEY, STALE_REASON
 from sweeper.secrets import redact, register_url
 
 if TYPE_CHECKING:
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 
 STORAGE_KINDS = ("sqlite", "journal", "postgres", "memory")
 HEARTBEAT_ATTR = "sweeper:heartbeat"
-# Why a stale trial failed. Optuna fails it before any callback runs and a finished trial takes
-# no more attributes, so the reason goes on the study, keyed by trial number (see stale_reason).
-STALE_REASON = "worker stopped sending heartbeats"
-_STALE_KEY = "reason:trial {}"
 # Called with (study, stale trial) after a stale trial is failed; set by the run (to close the
 # trial's MLflow run) before the first trial starts.
 StaleHook = Callable[["optuna.Study", "FrozenTrial"], None]
@@ -166,16 +163,10 @@ class _StaleRetry:
         log.warning(
             "trial %d: its worker stopped sending heartbeats; marked failed, retrying", trial.number
         )
-        study.set_user_attr(_STALE_KEY.format(trial.number), STALE_REASON)
+        study.set_user_attr(STALE_KEY.format(trial.number), STALE_REASON)
         if self.hook is not None:
             self.hook(study, trial)
         self.retry(study, trial)
-
-
-def stale_reason(study_attrs: Mapping[str, Any], number: int) -> str | None:
-    """The reason recorded by :class:`_StaleRetry` for trial ``number``, if it was failed stale."""
-    reason = study_attrs.get(_STALE_KEY.format(number))
-    return None if reason is None else str(reason)
 
 
 def _schema_race(err: BaseException) -> bool:
