@@ -209,11 +209,11 @@ def test_hub_unreachable_is_a_clear_error_or_a_loud_fallback(tmp_path: Path) -> 
     assert auto.source == "builtin" and any("hub unavailable" in n for n in auto.notes)
     assert len(auto.train) == 50
     assert not any("stands in for sst2 only" in n for n in auto.notes)
-    # Another task falls back too, and says the stand-in is not that task.
-    mrpc = load_task_data(
-        {**cfg, "task": "mrpc", "source": "auto", "builtin": {"num_train": 50, "num_eval": 10}},
-        seed=0,
-    )
+    # Another task does not: the demo data stands in for sst2 only, unless asked for.
+    fallback = {**cfg, "source": "auto", "builtin": {"num_train": 50, "num_eval": 10}}
+    with pytest.raises(DataError, match=r"data.task=mrpc: no data: data.glue_dir \(GLUE_DIR\)"):
+        load_task_data({**fallback, "task": "mrpc"}, seed=0)
+    mrpc = load_task_data({**fallback, "task": "mrpc", "source": "builtin"}, seed=0)
     assert mrpc.source == "builtin" and mrpc.task.name == "sst2"
     assert any(n.startswith("data.task=mrpc: the built-in task stands in") for n in mrpc.notes)
 

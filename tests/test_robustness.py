@@ -451,6 +451,17 @@ CASES: tuple[Case, ...] = (
         stage="start",
         setup=_broken("train.tsv", "gj04\t1\t\tfine\ngj04\t0\tbroken\n", task="CoLA"),
     ),
+    Case(
+        id="data-task-without-data",
+        area="data",
+        tried="a task other than sst2 with no GLUE folder and no hub",
+        args=("data=glue", "data.glue_dir=null", "data.task=rte", "data.hub_cache_dir=<dir>/hf"),
+        expect=(
+            "data.task=rte: no data: data.glue_dir (GLUE_DIR) is not set",
+            "Set GLUE_DIR or data.glue_dir to a GLUE folder, or data.source=builtin",
+        ),
+        stage="start",
+    ),
     # --- model ---------------------------------------------------------------------------
     Case(
         id="model-path-missing",

@@ -25,6 +25,8 @@ from sweeper.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 SOURCES = ("auto", "glue_dir", "hub", "builtin")
+# The one task the built-in demo data may stand in for when data.source=auto finds nothing.
+DEMO_TASK = "sst2"
 VALIDATION_MODES = ("dev", "from_train")
 
 
@@ -242,6 +244,14 @@ def go_offline() -> None:
         datasets_config.HF_HUB_OFFLINE = True
 
 
+class HubUnavailable(DataError):
+    """The hub (and the local datasets cache) could not give the dataset; ``failure`` says why."""
+
+    def __init__(self, message: str, *, failure: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
 def load_hub(
     task: Task, hub_id: str, revision: str | None, *, cache_dir: str | None = None
 ) -> tuple[Split, dict[str, Split]]:
@@ -263,9 +273,11 @@ def load_hub(
     except Exception as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         extra = f"; {why}" if why else ""
-        raise DataError(
-            f"data.source=hub: cannot load {hub_id} ({task.hub_config}): {reason}{extra}. "
-            "Set data.glue_dir (or GLUE_DIR) to a local GLUE folder, or data.source=builtin."
+        failure = f"cannot load {hub_id} ({task.hub_config}): {reason}{extra}"
+        raise HubUnavailable(
+            f"data.source=hub: {failure}. "
+            "Set data.glue_dir (or GLUE_DIR) to a local GLUE folder, or data.source=builtin.",
+            failure=failure,
         ) from None
 
     def split(name: str) -> Split:
@@ -394,9 +406,18 @@ def load_task_data(cfg: Mapping[str, Any], *, seed: int) -> TaskData:
                 cache_dir=cfg.get("hub_cache_dir"),
             )
             origin = f"{cfg['hub_id']} ({task.hub_config})"
-        except DataError as err:
+        except HubUnavailable as err:
             if cfg.get("source") == "hub":
                 raise
+            if task.name != DEMO_TASK:
+                # The demo task is a sentiment task: standing in for anything else would
+                # train (and report) a task nobody asked for.
+                raise DataError(
+                    f"data.task={task.name}: no data: data.glue_dir (GLUE_DIR) is not set and "
+                    f"the hub failed ({err.failure}). Set GLUE_DIR or data.glue_dir to a GLUE "
+                    f"folder, or data.source=builtin for the demo sentiment task (not "
+                    f"{task.name})."
+                ) from None
             notes.append(f"hub unavailable: {err}")
             source = "builtin"
     if source == "builtin":
