@@ -39,7 +39,9 @@ from sweeper.study import (
     open_storage,
     open_study,
     release_trial,
+    requeue,
     storage_identity,
+    study_fingerprint,
 )
 from sweeper.tracking import NullRun, Tracker
 
@@ -235,6 +237,18 @@ def flatten(prefix: str, node: Any) -> dict[str, Any]:
             out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
         return out
     return {prefix: node}
+
+
+def data_fingerprint(data: Mapping[str, Any], info: TaskInfo) -> dict[str, Any]:
+    """The data part of the study fingerprint: the data as loaded, not only as configured."""
+    return {
+        "task": info.task,
+        "source": info.source,
+        "num_train": info.num_train,
+        "num_eval": info.num_eval,
+        "validation": data.get("validation"),
+        "max_seq_length": data.get("max_seq_length"),
+    }
 
 
 def run_dir_for(results_dir: Path) -> Path:
@@ -584,23 +598,13 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     direction: Literal["minimize", "maximize"] = (
         "minimize" if monitor == "val_loss" or monitor.endswith("loss") else "maximize"
     )
-    fingerprint = {
-        "search_space": json.dumps(cfg_plain.get("search_space") or {}, sort_keys=True),
-        "train": json.dumps(checked.train.as_params(), sort_keys=True),
-        "data": json.dumps(
-            {
-                "task": info.task,
-                "source": info.source,
-                "num_train": info.num_train,
-                "num_eval": info.num_eval,
-                "validation": cfg_plain["data"].get("validation"),
-                "max_seq_length": cfg_plain["data"].get("max_seq_length"),
-            },
-            sort_keys=True,
-        ),
-        "model": json.dumps(cfg_plain["model"], sort_keys=True),
-        "objective": f"{cfg_plain.get('objective')}:{monitor}",
-    }
+    fingerprint = study_fingerprint(
+        search_space=cfg_plain.get("search_space"),
+        train=checked.train,
+        data=data_fingerprint(cfg_plain["data"], info),
+        model=cfg_plain["model"],
+        objective=f"{cfg_plain.get('objective')}:{monitor}",
+    )
     seed = int(cfg_plain["seed"])
     study = open_study(
         name=checked.sweep.study_name,
@@ -610,9 +614,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         pruner=build_pruner(cfg_plain["pruner"]),
         fingerprint=fingerprint,
     )
-    if not study.get_trials(deepcopy=False):
-        for params in checked.sweep.enqueue:
-            study.enqueue_trial(params, skip_if_exists=True)
+    requeue(study, checked.sweep.enqueue)
     study.set_user_attr("data_source", info.source)
     study.set_user_attr(
         "task_info",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import time
 import weakref
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
 
+    from sweeper.settings import TrainSettings
     from sweeper.space import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -431,17 +433,101 @@ def open_study(
     if recorded is None:
         study.set_user_attr("fingerprint", dict(fingerprint))
     else:
-        changed = sorted(
-            k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k)
-        )
-        if changed:
-            key = changed[0]
-            raise StudyError(
-                f"study {name!r} was run with {key}={recorded.get(key)!r} but this config has "
-                f"{fingerprint.get(key)!r}; run it unchanged to resume, or set a new "
-                "sweep.study_name."
-            )
+        check_fingerprint(name, recorded, fingerprint)
     return study
+
+
+def study_fingerprint(
+    *,
+    search_space: Mapping[str, Any] | None,
+    train: TrainSettings,
+    data: Mapping[str, Any],
+    model: Mapping[str, Any],
+    objective: str,
+) -> dict[str, str]:
+    """What defines a study: results made under a different fingerprint must not mix.
+
+    Args:
+        search_space: The raw ``search_space`` node.
+        train: The fixed training settings: every one that can change a trial, scheduler
+            parameters included even where the base scheduler does not take them (a searched
+            ``scheduler`` may pick one that does).
+        data: The data as loaded (task, source, sizes, validation mode, sequence length).
+        model: The ``model`` node.
+        objective: ``<objective>:<monitored value>``.
+    """
+    flat = train.as_params()
+    for key, value in train.scheduler_kwargs.items():
+        if value is not None:
+            flat[f"scheduler_kwargs.{key}"] = value
+    return {
+        "search_space": json.dumps(search_space or {}, sort_keys=True),
+        "train": json.dumps(flat, sort_keys=True),
+        "data": json.dumps(dict(data), sort_keys=True),
+        "model": json.dumps(dict(model), sort_keys=True),
+        "objective": objective,
+    }
+
+
+def _fingerprint_changes(
+    recorded: Mapping[str, Any], current: Mapping[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """``(key, old, new)`` for each differing fingerprint entry, down to single settings."""
+    out: list[tuple[str, Any, Any]] = []
+    for section in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(section), current.get(section)
+        if old == new:
+            continue
+        try:
+            old_d, new_d = json.loads(old), json.loads(new)
+        except (TypeError, ValueError):
+            old_d = new_d = None
+        if isinstance(old_d, dict) and isinstance(new_d, dict):
+            for key in sorted(set(old_d) | set(new_d)):
+                if old_d.get(key) != new_d.get(key):
+                    out.append((f"{section}.{key}", old_d.get(key), new_d.get(key)))
+        else:
+            out.append((section, old, new))
+    return out
+
+
+def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    """Refuse to use study ``name`` with a config that differs from the one it was run with.
+
+    Raises:
+        StudyError: naming each changed key with its old and new value.
+    """
+    changes = _fingerprint_changes(recorded, current)
+    if changes:
+        shown = "; ".join(f"{key}={old!r} -> {new!r}" for key, old, new in changes[:5])
+        more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""
+        raise StudyError(
+            f"study {name!r} was run with other settings: {shown}{more}; run it unchanged to "
+            "resume, or set a new sweep.study_name."
+        )
+
+
+def requeue(study: optuna.Study, queued: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Queue each parameter set of ``sweep.enqueue`` that has no finished trial yet.
+
+    Run on every start, not only when the study is new: a queued trial that was interrupted
+    (Ctrl-C, SIGTERM: recorded FAIL) or failed must run when the sweep resumes. A set already
+    waiting or running (another worker has it) is not queued twice. Returns the sets queued.
+    """
+    from optuna.trial import TrialState
+
+    def matches(trial: FrozenTrial, params: Mapping[str, Any]) -> bool:
+        have = trial.system_attrs.get("fixed_params") or trial.params
+        return all(k in have and have[k] == v for k, v in params.items())
+
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state in live]
+    added: list[dict[str, Any]] = []
+    for params in queued:
+        if params not in added and not any(matches(t, params) for t in trials):
+            study.enqueue_trial(dict(params))
+            added.append(dict(params))
+    return added
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,9 @@ def _pruner_steps(*, num_examples: int, batch_size: int, epochs: int = 3) -> dic
     ("num_examples", "batch_size"),
     [(120, 16), (120, 128), (100, 10), (120, 64), (30, 7)],
 )
-def test_pruner_steps_mean_the_same_epoch_in_every_trial(num_examples: int, batch_size: int) -> None:
+def test_pruner_steps_mean_the_same_epoch_in_every_trial(
+    num_examples: int, batch_size: int
+) -> None:
     # Issue 14 #9: with 120 examples and 2 evaluations per epoch, batch 128 has one optimizer
     # step per epoch, so evaluation points merge; step 2 must still mean epoch 1.0, as at batch 16.
     seen = _pruner_steps(num_examples=num_examples, batch_size=batch_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -159,7 +160,9 @@ def test_changed_settings_refuse_to_mix_into_a_study(tmp_path: Path) -> None:
     from sweeper.errors import StudyError
 
     sweep(tmp_path, "sweep.n_trials=1")
-    with pytest.raises(StudyError, match=r"study 't' was run with train=.* but this config has"):
+    with pytest.raises(
+        StudyError, match=r"study 't' was run with other settings: train.weight_decay=0.01 -> 0.05;"
+    ):
         sweep(tmp_path, "sweep.n_trials=2", "train.weight_decay=0.05")
     assert (
         sweep(tmp_path, "sweep.n_trials=2", "train.weight_decay=0.05", "sweep.study_name=t2")
@@ -263,3 +266,70 @@ def test_settings_wrong_for_the_data_size_fail_before_training(
     with pytest.raises(ConfigError, match=match):
         sweep(tmp_path, *extra, *([] if "search_space=none" in extra else [space]))
     assert CALLS == []
+
+
+def test_a_failed_queued_trial_is_queued_again_when_the_sweep_resumes(tmp_path: Path) -> None:
+    # Issue 14 #3: queued sets were added only to a new study, so an interrupted (FAIL) queued
+    # trial, e.g. the reference defaults of +experiment=glue, never ran on resume.
+    space = "+search_space.weight_decay={type: categorical, choices: [0.123, 0.0]}"
+    queued = "sweep.enqueue=[{weight_decay: 0.123}, {weight_decay: 0.0}]"
+    sweep(tmp_path, "sweep.n_trials=1", space, queued)
+    first = study(tmp_path).trials
+    assert [t.params["weight_decay"] for t in first[:2]] == [0.123, 0.0]
+    assert first[0].state.name == "FAIL" and first[1].state.name == "COMPLETE"
+    sweep(tmp_path, "sweep.n_trials=2", space, queued)
+    again = study(tmp_path).trials[len(first) :]
+    # The failed set runs again, first; the completed one is not repeated.
+    assert again[0].params["weight_decay"] == 0.123
+    assert sum(t.params.get("weight_decay") == 0.0 for t in again if t.number < 3) == 0
+
+
+@pytest.mark.parametrize(
+    ("state", "queued_again"),
+    [
+        ("FAIL", True),
+        ("COMPLETE", False),
+        ("PRUNED", False),
+        ("WAITING", False),
+        ("RUNNING", False),
+    ],
+)
+def test_requeue_skips_sets_that_finished_or_are_in_flight(state: str, queued_again: bool) -> None:
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from sweeper.study import requeue
+
+    s = optuna.create_study()
+    kwargs: dict[str, Any] = {"state": TrialState[state]}
+    if state in ("WAITING",):
+        kwargs["system_attrs"] = {"fixed_params": {"lr": 0.1}}
+    else:
+        kwargs["params"] = {"lr": 0.1}
+        kwargs["distributions"] = {"lr": FloatDistribution(0.0, 1.0)}
+        kwargs["value"] = 0.5 if state == "COMPLETE" else None
+        if state == "PRUNED":
+            kwargs["intermediate_values"] = {1: 0.5}
+    s.add_trial(create_trial(**kwargs))
+    added = requeue(s, [{"lr": 0.1}, {"lr": 0.1}])
+    assert added == ([{"lr": 0.1}] if queued_again else [])
+    waiting = [t for t in s.get_trials() if t.state.name == "WAITING"]
+    assert len(waiting) == (1 if queued_again or state == "WAITING" else 0)
+
+
+def test_a_changed_scheduler_parameter_refuses_to_resume_and_names_it(tmp_path: Path) -> None:
+    # Issue 14 #6: the fingerprint kept only the base scheduler's parameters, so changing
+    # num_cycles (used by every cosine trial the search samples) resumed silently.
+    from sweeper.errors import StudyError
+
+    sweep(tmp_path, "sweep.n_trials=1", "train.scheduler=linear")
+    with pytest.raises(
+        StudyError,
+        match=r"train.scheduler_kwargs.num_cycles=None -> 2; run it unchanged",
+    ):
+        sweep(
+            tmp_path,
+            "sweep.n_trials=2",
+            "train.scheduler=linear",
+            "train.scheduler_kwargs.num_cycles=2",
+        )
