@@ -14,10 +14,10 @@ from sweeper.schedule import (
     build_scheduler,
     is_update_batch,
     lr_curve,
+    peak_step,
     plan_steps,
     preview,
     scheduler_kwargs_for,
-    peak_step,
     warmup_steps_for,
 )
 
