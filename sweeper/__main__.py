@@ -18,6 +18,21 @@ from sweeper.config import CONF_DIR, check_overrides
 from sweeper.errors import SweeperError
 
 
+def with_overrides(args: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """``args`` with ``extra`` overrides placed next to the user's own overrides.
+
+    Hydra reads overrides as one run of positional arguments: appended after an option
+    (``+experiment=glue --cfg job hydra/help=train``) they would be a second run, which its
+    parser refuses. So ``extra`` goes right after the last override, or first when there is none.
+    """
+    out = list(args)
+    last = max(
+        (i for i, a in enumerate(out) if not a.startswith("-") and ("=" in a or a[:1] == "~")),
+        default=-1,
+    )
+    return [*out[: last + 1], *extra, *out[last + 1 :]]
+
+
 def run_hydra(
     task: Callable[[DictConfig], Any],
     argv: Sequence[str] | None = None,
@@ -50,7 +65,7 @@ def run_hydra(
     saved = sys.argv
     # Each command's own --help (conf/hydra/help/<help_page>.yaml).
     page = [] if help_page == "sweeper" else [f"hydra/help={help_page}"]
-    sys.argv = [saved[0] if saved else "sweeper", *args, *page]
+    sys.argv = [saved[0] if saved else "sweeper", *with_overrides(args, page)]
     try:
         _main()
     except SystemExit as exit_:

@@ -190,3 +190,38 @@ def test_a_missing_conf_folder_is_one_line(
         f"error: no sweeper config at {tmp_path}/conf/config.yaml: sweeper runs from its source "
         "tree; allowed: an editable install from a clone (pip install -e .).\n"
     )
+
+
+@pytest.mark.parametrize("module", ["sweeper", "sweeper.train", "sweeper.recommend"])
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["+experiment=glue", "--cfg", "job"], "experiment_name: glue"),
+        (["--cfg", "job", "+experiment=glue"], "experiment_name: glue"),
+        (["--cfg", "job"], "experiment_name: default"),
+        (["+experiment=glue", "--info", "defaults"], "experiment/glue"),
+    ],
+)
+def test_cfg_and_info_work_for_every_command(module: str, args: list[str], expect: str) -> None:
+    # Issue 14 #13: `python -m sweeper.train +experiment=glue --cfg job` failed with
+    # "unrecognized arguments: hydra/help=train" (its help page override came after --cfg).
+    out = _cli(*args, module=module)
+    assert out.returncode == 0, out.stderr
+    assert expect in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "expected"),
+    [
+        (["a=1", "--cfg", "job"], ["h=x"], ["a=1", "h=x", "--cfg", "job"]),
+        (["--cfg", "job"], ["h=x"], ["h=x", "--cfg", "job"]),
+        (["--cfg", "job", "a=1", "~b"], ["h=x"], ["--cfg", "job", "a=1", "~b", "h=x"]),
+        (["a=1"], [], ["a=1"]),
+    ],
+)
+def test_with_overrides_keeps_overrides_together(
+    args: list[str], extra: list[str], expected: list[str]
+) -> None:
+    from sweeper.__main__ import with_overrides
+
+    assert with_overrides(args, extra) == expected
