@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sweeper.config import resolve
 from sweeper.errors import ConfigError, NonFiniteLossError
-from sweeper.objective import Objective, TaskInfo
+from sweeper.objective import Objective, TaskInfo, load_objective
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
 from sweeper.results import STALE_REASON
@@ -165,7 +165,7 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
         raise ConfigError(f"seed must be an integer >= 0 but got {seed!r}.")
     # The objective checks its own data and model nodes (files, task names, model paths)
     # without loading anything; storage and tracking are checked by connecting, next.
-    checker = getattr(objective_class(plain), "check_config", None)
+    checker = getattr(load_objective(str(plain.get("objective"))), "check_config", None)
     if checker is not None:
         checker(data=plain["data"], model=plain["model"])
     from sweeper.study import check_storage_config
@@ -202,20 +202,9 @@ def check_schedules(checked: Checked, *, num_examples: int) -> None:
             ) from None
 
 
-def objective_class(cfg: Mapping[str, Any]) -> type:
-    """The class named by ``objective:``."""
-    from hydra.utils import get_class
-
-    path = str(cfg.get("objective"))
-    try:
-        return get_class(path)
-    except Exception:
-        raise ConfigError(f"objective must name an importable class but got {path!r}.") from None
-
-
 def make_objective(cfg: Mapping[str, Any]) -> Objective:
     """The objective named by ``objective:``, built from the data and model nodes."""
-    objective: Objective = objective_class(cfg)(
+    objective: Objective = load_objective(str(cfg.get("objective")))(
         data=cfg["data"], model=cfg["model"], seed=int(cfg["seed"])
     )
     return objective
@@ -588,7 +577,8 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     # Data and model, once per sweep.
     objective = make_objective(cfg_plain)
     info = objective.prepare()
-    check_schedules(checked, num_examples=info.num_train)
+    if info.num_train:  # (0: a train function without prepare() tells no data size)
+        check_schedules(checked, num_examples=info.num_train)
     # torch, transformers, MLflow and the data are alive for the whole sweep: moving them out of
     # the collector's reach keeps the full collection after each trial (gc_after_trial) cheap
     # (0.6 s -> < 1 ms per trial, measured); each trial's own garbage is still collected.

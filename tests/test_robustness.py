@@ -594,6 +594,73 @@ CASES: tuple[Case, ...] = (
         args=("storage.heartbeat_interval=60", "storage.grace_period=30"),
         expect=("storage.grace_period must exceed storage.heartbeat_interval (60) but got 30",),
     ),
+    # --- objective: a class, or a function train(settings, reporter, *, device) -------
+    Case(
+        id="objective-no-module",
+        area="objective",
+        tried="a module that is not installed",
+        args=("objective=my_loops.train",),
+        expect=("objective=my_loops.train: no module 'my_loops'", "on PYTHONPATH"),
+    ),
+    Case(
+        id="objective-import-fails",
+        area="objective",
+        tried="a module whose own import fails",
+        args=("objective=tests.user_objectives.broken.train",),
+        expect=(
+            "importing tests.user_objectives.broken failed",
+            "No module named 'a_missing_dependency'",
+        ),
+    ),
+    Case(
+        id="objective-no-such-name",
+        area="objective",
+        tried="a name the module does not have",
+        args=("objective=tests.user_objectives.scripted.trian",),
+        expect=("tests.user_objectives.scripted has no 'trian'; it has ['prepare', 'train']",),
+    ),
+    Case(
+        id="objective-module-without-train",
+        area="objective",
+        tried="a module with no train function",
+        args=("objective=tests.user_objectives",),
+        expect=("module tests.user_objectives has no function train; it has ['NotAnObjective']",),
+    ),
+    Case(
+        id="objective-class-without-train",
+        area="objective",
+        tried="a class without prepare() and train()",
+        args=("objective=tests.user_objectives.NotAnObjective",),
+        expect=("class NotAnObjective has no prepare() and no train() method",),
+    ),
+    Case(
+        id="objective-wrong-signature",
+        area="objective",
+        tried="a train function with other arguments",
+        args=("objective=tests.user_objectives.bare.positional_only",),
+        expect=(
+            "positional_only(settings: 'TrainSettings') -> 'None' does not take (settings, "
+            "reporter, *, device)",
+        ),
+    ),
+    Case(
+        id="objective-prepare-arguments",
+        area="objective",
+        tried="a prepare() asking for what sweeper does not give",
+        args=("objective=tests.user_objectives.bad_prepare.train",),
+        expect=(
+            "prepare must be a function taking only keywords from ['data', 'model', 'seed'] "
+            "but is prepare(path: 'str')",
+        ),
+    ),
+    Case(
+        id="objective-prepare-result",
+        area="objective",
+        tried="a prepare() returning something else than a TaskInfo",
+        args=("objective=tests.user_objectives.wrong_info.train",),
+        expect=("prepare() must return a sweeper.TaskInfo but returned dict",),
+        stage="start",
+    ),
 )
 BY_ID = {case.id: case for case in CASES}
 # The shrunk sweep every case starts from: small built-in data, no MLflow unless the case asks.
@@ -751,6 +818,7 @@ def test_the_table_covers_every_area_and_ids_are_unique() -> None:
         "model",
         "tracking",
         "storage",
+        "objective",
     }
     assert {c.stage for c in CASES} == set(STAGES)
 
