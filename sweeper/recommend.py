@@ -1,16 +1,20 @@
 """From a finished study to defaults you can use: epochs, warmup, LR, scheduler (and the rest).
 
 ``python -m sweeper.recommend`` takes the same overrides as the sweep (so it finds the same
-study) and:
+study; a config that differs from the sweep's is refused) and:
 
-1. re-runs the ``top_k`` best trials over ``confirm_seeds`` seeds and picks the one with the
-   best **median** (robustness over a lucky seed), reporting the seed spread;
-2. reads the recommended epoch count off where those runs peaked. A trial early-stopped at
-   epoch 2 of 4 was trained under a 4-epoch schedule; "use 2 epochs" is a different, shorter
-   schedule, so a **confirmation** retrains with ``num_epochs`` = the recommendation on every
-   seed and compares. If the shorter schedule is clearly worse, the horizon that held is kept;
+1. re-runs the ``top_k`` best trials on ``confirm_seeds`` **fresh** seeds (never the seed the
+   sweep selected them on) and picks the one with the best **median** (robustness over a lucky
+   seed), reporting the seed spread;
+2. reads the epoch count off where those runs peaked. A trial early-stopped at epoch 2 of 4 was
+   trained under a 4-epoch schedule; "use 2 epochs" is a different, shorter schedule. So the
+   **confirmation** trains the written config as written (``num_epochs`` set, no early
+   stopping) for both candidates, the peak and the horizon, on the same held-out seeds (neither
+   the sweep's nor the selection's), and compares their **final** values: like with like. The
+   shorter schedule is kept unless it is clearly worse;
 3. writes a ``+recommended=NAME`` Hydra config and a Markdown report with plots, also logged
-   to the study's MLflow parent run.
+   to the study's MLflow parent run. With ``data.validation=from_train`` the GLUE dev set is a
+   test set: the confirmation's ``test_*`` metrics are reported too.
 
 With ``recommend.studies=[a,b,...]`` it recommends one shared set for several studies (one per
 task): the candidate minimizing the worst relative regret across them.
@@ -46,8 +50,9 @@ if TYPE_CHECKING:
     from sweeper.tracking import Tracker
 
 log = logging.getLogger("sweeper")
-# A confirmation counts as "clearly worse" when its mean is worse than the candidate's median by
-# more than the larger of this relative margin and the candidates' seed spread.
+# The shorter schedule counts as "clearly worse" when its mean final value is worse than the
+# horizon's, on the same seeds, by more than the larger of this relative margin and the
+# horizon runs' seed spread.
 CLEARLY_WORSE_REL = 0.02
 
 
@@ -63,8 +68,8 @@ class SeedRun:
     final_value: float | None  # at the last evaluation (what a fixed-epoch run ends with)
     final_val_loss: float | None
     final_metric: float | None
+    final_test: dict[str, float] = field(default_factory=dict)  # test_* metrics at the end
     stop: str
-    from_trial: int | None = None  # the sweep trial this result is (no retraining)
 
 
 @dataclass(kw_only=True)
@@ -80,8 +85,11 @@ class Candidate:
 
     @property
     def median(self) -> float:
+        """The median best value over the fresh seeds (the sweep's own value without any)."""
         vals = self.values()
-        return statistics.median(vals) if vals else math.nan
+        if not vals:
+            return math.nan if self.trial.value is None else float(self.trial.value)
+        return statistics.median(vals)
 
     @property
     def std(self) -> float:
@@ -149,14 +157,30 @@ class Session:
 
     @property
     def info(self) -> TaskInfo:
+        """The prepared data, once it is checked to be what the study was swept on."""
         if self._info is None:
-            self._info = self.objective.prepare()
-            recorded = self.task_info.get("source")
-            if recorded and recorded != self._info.source:
-                raise StudyError(
-                    f"study {self.name!r} was run on data.source={recorded} but this config "
-                    f"loads {self._info.source}; use the sweep's data settings."
+            from sweeper.run import data_fingerprint
+            from sweeper.study import check_fingerprint, study_fingerprint
+
+            info = self.objective.prepare()
+            cfg = self.checked.cfg
+            monitor = "val_loss" if self.checked.sweep.objective == "val_loss" else info.metric
+            recorded = self.study.user_attrs.get("fingerprint")
+            if recorded is not None:
+                # The same check, and the same one-line refusal, as resuming the sweep: seeds
+                # retrained on other data or settings would be compared with the study's values.
+                check_fingerprint(
+                    self.name,
+                    recorded,
+                    study_fingerprint(
+                        search_space=cfg.get("search_space"),
+                        train=self.checked.train,
+                        data=data_fingerprint({**cfg["data"], "task": info.task}, info),
+                        model=cfg["model"],
+                        objective=f"{cfg.get('objective')}:{monitor}",
+                    ),
                 )
+            self._info = info
         return self._info
 
     def train(self, settings: TrainSettings, *, seed: int) -> SeedRun:
@@ -180,6 +204,9 @@ class Session:
             final_value=None if last is None else last.value,
             final_val_loss=None if last is None else last.val_loss,
             final_metric=None if last is None else last.metrics.get(self.metric),
+            final_test={}
+            if last is None
+            else {k: v for k, v in last.metrics.items() if k.startswith("test_")},
             stop=out.stop,
         )
 
@@ -188,23 +215,6 @@ class Session:
         return {k: flat.get(k) for k in self.checked.space.names if k in flat} | {
             "num_epochs": settings.num_epochs
         }
-
-    def from_trial(self, trial: TrialRecord) -> SeedRun:
-        """A sweep trial as the first seed run of its candidate (no retraining)."""
-        evals = trial.evals
-        last = evals[-1] if evals else {}
-        return SeedRun(
-            seed=int(trial.settings.get("seed", self.checked.train.seed)),
-            best_value=trial.value,
-            best_val_loss=trial.best.get("best_val_loss"),
-            best_metric=trial.best.get(f"best_{self.metric}"),
-            best_epoch=trial.best_epoch,
-            final_value=last.get("value"),
-            final_val_loss=last.get("val_loss"),
-            final_metric=last.get(self.metric),
-            stop=str(trial.best.get("stop", "completed")),
-            from_trial=trial.number,
-        )
 
 
 # ----------------------------------------------------------------------------- one study
@@ -217,67 +227,87 @@ class Recommendation:
     study: str
     chosen: Candidate
     candidates: list[Candidate]
-    settings: TrainSettings  # the recommended settings (num_epochs set)
+    settings: TrainSettings  # the recommended settings (num_epochs set, no early stopping)
     epochs: int
     peak_epochs: int  # where the chosen candidate's runs peaked (median, rounded up)
     horizon: int  # the schedule horizon the chosen trial was trained with
-    confirmation: list[SeedRun]
+    selection_seeds: list[int]  # the fresh seeds the candidates were re-run on
+    confirmation: list[SeedRun]  # the written config, run as written, on held-out seeds
+    alternative: list[SeedRun]  # the other schedule (horizon or peak) on the same seeds
     verdict: str
     config_path: Path | None = None
     report_path: Path | None = None
 
+    @property
+    def confirm_seeds(self) -> list[int]:
+        return [r.seed for r in self.confirmation]
+
+
+def _final(runs: Sequence[SeedRun]) -> list[float]:
+    return [v for r in runs if (v := r.final_value) is not None and math.isfinite(v)]
+
 
 def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation:
-    """Re-run the top candidates over seeds, pick the best median, confirm the epoch count."""
+    """Re-run the top candidates on fresh seeds, pick the best median, confirm the epoch count.
+
+    Three disjoint seed sets: the sweep's (``train.seed``: it selected the top trials), the
+    selection's (``seed + 1 ...``: picks the candidate and reads its peak epoch) and the
+    confirmation's (``seed + seeds + 1 ...``: judges that choice and gives the reported numbers).
+    """
     direction = session.direction
     base_seed = int(session.checked.train.seed)
-    seed_list = [base_seed + i for i in range(max(1, seeds))]
+    selection_seeds = [base_seed + 1 + i for i in range(seeds)]
+    confirm_seeds = [base_seed + 1 + seeds + i for i in range(seeds)]
     candidates = []
     for trial in session.top[:top_k]:
         settings = TrainSettings.from_params(trial.settings)
-        cand = Candidate(trial=trial, settings=settings, runs=[session.from_trial(trial)])
+        cand = Candidate(trial=trial, settings=settings)
         log.info("candidate trial %d (%s)", trial.number, fmt_params(trial.params))
-        for seed in seed_list[1:]:
-            cand.runs.append(session.train(settings, seed=seed))
+        cand.runs = [session.train(settings, seed=seed) for seed in selection_seeds]
         candidates.append(cand)
     sign = 1.0 if direction == "minimize" else -1.0
     chosen = min(candidates, key=lambda c: sign * c.median if math.isfinite(c.median) else math.inf)
     horizon = chosen.settings.num_epochs
     epochs_seen = [r.best_epoch for r in chosen.runs if r.best_epoch is not None]
+    if not epochs_seen and chosen.trial.best_epoch is not None:
+        epochs_seen = [chosen.trial.best_epoch]  # no seed runs (confirm_seeds=0): the trial's
     peak = min(horizon, max(1, math.ceil(round(statistics.median(epochs_seen or [horizon]), 9))))
     epochs = peak
     # The recommended run trains exactly `epochs` epochs: no early stopping.
     settings = replace(chosen.settings, num_epochs=epochs, patience=None)
     confirmation: list[SeedRun] = []
+    alternative: list[SeedRun] = []
     verdict = ""
     if seeds > 0:
+        what = (
+            f"final {session.monitor} at the end of training, each schedule run as written "
+            f"(no early stopping) on held-out seeds {', '.join(map(str, confirm_seeds))}"
+        )
+        log.info("confirming num_epochs=%d on held-out seeds %s", epochs, confirm_seeds)
+        confirmation = [session.train(settings, seed=s) for s in confirm_seeds]
+        mean, _ = _stats(_final(confirmation))
         if epochs == horizon:
-            # The candidate's own seed runs already trained this schedule to its end.
-            confirmation = list(chosen.runs)
             verdict = (
-                f"the best epoch is the schedule's end ({horizon}); the seed runs above are the "
-                "confirmation"
+                f"the runs peaked at the schedule's end ({horizon} epochs): {what}: {_fmt(mean)}"
             )
         else:
-            log.info(
-                "confirming num_epochs=%d (the sweep trained a %d-epoch schedule)", epochs, horizon
-            )
-            confirmation = [session.train(settings, seed=s) for s in seed_list]
-            mean, _ = _stats([r.final_value for r in confirmation if r.final_value is not None])
-            margin = max(CLEARLY_WORSE_REL * abs(chosen.median), chosen.std)
-            if math.isfinite(mean) and _better(chosen.median + sign * margin, mean, direction):
+            log.info("against the %d-epoch horizon on the same seeds", horizon)
+            longer = replace(chosen.settings, num_epochs=horizon, patience=None)
+            alternative = [session.train(longer, seed=s) for s in confirm_seeds]
+            long_mean, long_std = _stats(_final(alternative))
+            margin = max(CLEARLY_WORSE_REL * abs(long_mean), long_std)
+            compared = f"{what}: {epochs} epochs {_fmt(mean)} vs {horizon} epochs {_fmt(long_mean)}"
+            if math.isfinite(long_mean) and (
+                not math.isfinite(mean) or _better(long_mean + sign * margin, mean, direction)
+            ):
                 verdict = (
-                    f"a {epochs}-epoch schedule is clearly worse ({session.monitor} "
-                    f"{_fmt(mean)} vs {_fmt(chosen.median)}): keeping the {horizon}-epoch "
-                    "horizon that held"
+                    f"{compared}; the {epochs}-epoch schedule is clearly worse: keeping {horizon}"
                 )
-                settings = replace(chosen.settings, num_epochs=horizon, patience=None)
+                settings = longer
                 epochs = horizon
+                confirmation, alternative = alternative, confirmation
             else:
-                verdict = (
-                    f"the {epochs}-epoch schedule holds ({session.monitor} {_fmt(mean)} vs "
-                    f"{_fmt(chosen.median)} for the {horizon}-epoch runs)"
-                )
+                verdict = f"{compared}; the {epochs}-epoch schedule holds"
     return Recommendation(
         study=session.name,
         chosen=chosen,
@@ -286,7 +316,9 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
         epochs=epochs,
         peak_epochs=peak,
         horizon=horizon,
+        selection_seeds=selection_seeds,
         confirmation=confirmation,
+        alternative=alternative,
         verdict=verdict,
     )
 
@@ -405,6 +437,17 @@ def write_config(train: Mapping[str, Any], *, path: Path, header: Sequence[str])
     return path
 
 
+def recommended_dir(config_dir: str | None, *, results_dir: Path) -> Path:
+    """Where ``+recommended=NAME`` configs go: ``<config folder>/recommended``.
+
+    ``recommend.config_dir`` names a Hydra config folder (``recommended/`` is made in it), or
+    that ``recommended`` folder itself; null: ``<results_dir>/conf``. Never the installed
+    package's own ``conf/``: results stay with the user's other results.
+    """
+    root = Path(config_dir) if config_dir else results_dir / "conf"
+    return root if root.name == "recommended" else root / "recommended"
+
+
 def use_command(path: Path, overrides: Sequence[str], *, delta: Mapping[str, Any]) -> str:
     """The command that trains with the written config: the sweep's own overrides, minus those
     the config sets (a command-line ``train.lr=...`` would beat the config group's value)."""
@@ -418,15 +461,17 @@ def use_command(path: Path, overrides: Sequence[str], *, delta: Mapping[str, Any
         and not any(o.lstrip("+~").startswith((k + "=", k + ".")) for k in set_here)
     ]
     if path.parent.resolve() != (CONF_DIR / "recommended").resolve():
+        # Hydra finds `+recommended=NAME` as recommended/NAME.yaml under a config folder.
+        assert path.parent.name == "recommended", path
         kept.append(f"hydra.searchpath=[file://{path.parent.parent.resolve()}]")
     return shlex.join(["python", "-m", "sweeper.train", *kept, f"+recommended={path.stem}"])
 
 
 def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[str]:
     lines = [
-        f"| candidate | seeds | median {monitor} | mean ± std | min | max | {metric} mean | "
-        "best epochs |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| candidate | in the sweep | fresh seeds | median {monitor} | mean ± std | min | max | "
+        f"{metric} mean | best epochs |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cands:
         vals = c.values()
@@ -434,10 +479,63 @@ def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[s
         mmean, _ = _stats(c.values("best_metric"))
         epochs = ", ".join(_fmt(r.best_epoch, 2) for r in c.runs)
         lines.append(
-            f"| trial {c.trial.number} | {len(vals)} | {_fmt(c.median)} | {_fmt(mean)} ± "
+            f"| trial {c.trial.number} | {_fmt(c.trial.value)} | {len(vals)} | "
+            f"{_fmt(c.median)} | {_fmt(mean)} ± "
             f"{_fmt(std)} | {_fmt(min(vals) if vals else None)} | "
             f"{_fmt(max(vals) if vals else None)} | {_fmt(mmean)} | {epochs} |"
         )
+    return lines
+
+
+def _mean_std(values: Sequence[float | None]) -> str:
+    mean, std = _stats([v for v in values if v is not None and math.isfinite(v)])
+    return f"{_fmt(mean)} ± {_fmt(std)}"
+
+
+def test_metrics(runs: Sequence[SeedRun]) -> dict[str, tuple[float, float]]:
+    """Mean and std of each ``test_*`` metric at the end of ``runs`` (held-out test split)."""
+    keys = sorted({k for r in runs for k in r.final_test})
+    return {k: _stats([r.final_test[k] for r in runs if k in r.final_test]) for k in keys}
+
+
+def _confirmation_section(rec: Recommendation, session: Session) -> list[str]:
+    """Which numbers the epoch verdict compares, on which seeds, and what they were."""
+    if not rec.confirmation:
+        return []
+    monitor, metric = session.monitor, session.metric
+    seeds = ", ".join(map(str, rec.confirm_seeds))
+    lines = [
+        "## Confirmation",
+        "",
+        f"What you get by running the written config as written: `num_epochs={rec.epochs}`, no "
+        f"early stopping, on held-out seeds {seeds} (neither the sweep's nor the selection's). "
+        f"Values are **final** (at the end of training), not best-over-evaluations.",
+        "",
+        "| schedule | seeds | final " + monitor + " | final " + metric + " |",
+        "|---|---|---|---|",
+    ]
+    for runs, label in ((rec.confirmation, "recommended"), (rec.alternative, "alternative")):
+        if runs:
+            epochs = (
+                rec.epochs
+                if label == "recommended"
+                else (rec.horizon if rec.epochs != rec.horizon else rec.peak_epochs)
+            )
+            lines.append(
+                f"| {epochs} epochs ({label}) | {seeds} | "
+                f"{_mean_std([r.final_value for r in runs])} | "
+                f"{_mean_std([r.final_metric for r in runs])} |"
+            )
+    lines += ["", f"Verdict: {rec.verdict}.", ""]
+    tests = test_metrics(rec.confirmation)
+    if tests:
+        lines += [
+            "Held-out test split (`data.validation=from_train`: validation was carved from train, "
+            "so the task's dev set is a test set never used for any choice), same runs:",
+            "",
+            *[f"- {k}: {_fmt(m)} ± {_fmt(sd)}" for k, (m, sd) in tests.items()],
+            "",
+        ]
     return lines
 
 
@@ -510,35 +608,16 @@ def write_report(
         "",
         "## Robustness over seeds",
         "",
-        f"Each of the top {len(rec.candidates)} trials re-run with "
-        f"{len(rec.chosen.runs)} seeds; the recommendation is the best **median**, not the "
-        "single luckiest run.",
+        f"Each of the top {len(rec.candidates)} trials re-run on fresh seeds "
+        f"{', '.join(map(str, rec.selection_seeds)) or '(none: confirm_seeds=0)'} (not the "
+        f"sweep's seed {session.checked.train.seed}, on which they were selected), with the "
+        "sweep's early stopping; the recommendation is the best **median** best-over-evaluations "
+        "value, not the single luckiest run.",
         "",
         *_seed_table(rec.candidates, metric, monitor),
         "",
+        *_confirmation_section(rec, session),
     ]
-    if rec.confirmation:
-        fin = [r.final_value for r in rec.confirmation if r.final_value is not None]
-        finm = [r.final_metric for r in rec.confirmation if r.final_metric is not None]
-        mean, std = _stats(fin)
-        mmean, mstd = _stats(finm)
-        lines += [
-            "## Confirmation",
-            "",
-            (
-                f"The chosen candidate's own seed runs (its {rec.epochs}-epoch schedule, "
-                "the sweep's early stopping) on seeds "
-                if rec.confirmation == rec.chosen.runs
-                else f"Retrained with `num_epochs={rec.epochs}` (no early stopping) on seeds "
-            )
-            + f"{', '.join(str(r.seed) for r in rec.confirmation)}: {monitor} "
-            f"{_fmt(mean)} ± {_fmt(std)}, {metric} {_fmt(mmean)} ± {_fmt(mstd)} at the end of "
-            f"training; the sweep's best trial had {monitor} {_fmt(top[0].value)} "
-            f"({metric} {_fmt(top[0].best.get(f'best_{metric}'))}).",
-            "",
-            f"Verdict: {rec.verdict}.",
-            "",
-        ]
     lines += [
         "## Top trials",
         "",
@@ -668,7 +747,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"recommend.{key} must be an integer >= {low} but got {value!r}.")
     studies = list(rcfg.get("studies") or [])
-    config_dir = Path(rcfg.get("config_dir") or CONF_DIR / "recommended")
+    config_dir = recommended_dir(rcfg.get("config_dir"), results_dir=checked.results_dir)
     overrides = _overrides()
     if studies:
         if len(studies) < 2:
@@ -726,7 +805,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
     if tracker is not None:
         for f in [rec.report_path, rec.config_path, *files]:
             tracker.client.log_artifact(str(tracker.parent_run_id), str(f), "recommendation")
-        conf = [r.final_value for r in rec.confirmation if r.final_value is not None]
+        conf = _final(rec.confirmation)
         mean, std = _stats(conf)
         metrics = {
             "rec_num_epochs": rec.epochs,
@@ -735,6 +814,8 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         }
         if conf:
             metrics |= {"rec_confirm_mean": mean, "rec_confirm_std": std}
+        for key, (m, sd) in test_metrics(rec.confirmation).items():
+            metrics |= {f"rec_{key}_mean": m, f"rec_{key}_std": sd}
         for key, value in metrics.items():
             tracker.client.log_metric(str(tracker.parent_run_id), key, float(value))
     print_summary(rec, session, use)
@@ -758,10 +839,17 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
     lines.append(
         f"chosen:   trial {rec.chosen.trial.number}: median {session.monitor} "
         f"{_fmt(rec.chosen.median)} ± {_fmt(rec.chosen.std)} over {len(rec.chosen.runs)} "
-        "seed(s)"
+        "fresh seed(s) (best over evaluations, the sweep's early stopping)"
     )
     if rec.verdict:
         lines.append(f"epochs:   {rec.epochs} ({rec.verdict})")
+    tests = test_metrics(rec.confirmation)
+    if tests:
+        lines.append(
+            "test:     "
+            + ", ".join(f"{k} {_fmt(m)} ± {_fmt(sd)}" for k, (m, sd) in tests.items())
+            + f" (held-out test split; seeds {', '.join(map(str, rec.confirm_seeds))})"
+        )
     lines += [f"config:   {rec.config_path}", f"report:   {rec.report_path}", f"use:      {use}"]
     print("\n".join(lines), flush=True)
 

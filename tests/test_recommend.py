@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -38,7 +39,7 @@ def _rec_overrides(root: Path, *extra: str) -> list[str]:
         *_base(root, *extra),
         "recommend.top_k=2",
         "recommend.confirm_seeds=2",
-        f"recommend.config_dir={root}/conf/recommended",
+        f"recommend.config_dir={root}/conf",
     ]
 
 
@@ -57,11 +58,15 @@ def test_writes_a_config_that_runs_as_written(swept: Path) -> None:
     best = study.best_trial
     assert len(rec.candidates) == 2
     assert all(len(c.runs) == 2 for c in rec.candidates)
-    assert rec.candidates[0].runs[0].from_trial == best.number  # seed 1 of a candidate: the trial
-    assert rec.candidates[0].runs[0].best_value == best.value
+    assert rec.candidates[0].trial.number == best.number
+    # Fresh seeds only: never the sweep's seed (42), on which the candidates were selected;
+    # and the confirmation judges on seeds the selection did not see either.
+    assert rec.selection_seeds == [43, 44] and rec.confirm_seeds == [45, 46]
+    assert all(r.seed in rec.selection_seeds for c in rec.candidates for r in c.runs)
     assert rec.horizon == 3
     assert rec.epochs == 2  # best at epoch 1.5 -> 2 whole epochs
     assert "holds" in rec.verdict and len(rec.confirmation) == 2
+    assert "final val_loss" in rec.verdict and "held-out seeds 45, 46" in rec.verdict
     assert rec.config_path is not None
     text = rec.config_path.read_text()
     assert text.startswith("# @package _global_\n")
@@ -87,10 +92,14 @@ def test_peak_at_the_horizon_reuses_the_seed_runs_and_says_so(tmp_path: Path) ->
     run(compose(_base(tmp_path, "+data.overfit=0.0", "sweep.n_trials=3")))
     rec = recommend(compose(_rec_overrides(tmp_path, "+data.overfit=0.0")))
     assert isinstance(rec, Recommendation)
-    assert rec.epochs == rec.horizon == 3 and rec.confirmation == rec.chosen.runs
+    assert rec.epochs == rec.horizon == 3 and not rec.alternative
+    # The confirmation is the written config run as written (no early stopping), on seeds of
+    # its own, not the selection runs reused.
+    assert rec.confirm_seeds == [45, 46] and all(r.stop == "completed" for r in rec.confirmation)
     assert rec.report_path is not None
     report = rec.report_path.read_text()
-    assert "own seed runs (its 3-epoch schedule" in report and "Retrained" not in report
+    assert "peaked at the schedule's end (3 epochs)" in report
+    assert "Values are **final** (at the end of training)" in report
 
 
 def test_report_numbers_match_the_study_and_mlflow(swept: Path) -> None:
@@ -121,12 +130,106 @@ def test_report_numbers_match_the_study_and_mlflow(swept: Path) -> None:
     assert metrics["rec_seed_median"] == pytest.approx(rec.chosen.median)
 
 
-def test_clearly_worse_short_schedule_keeps_the_horizon(tmp_path: Path) -> None:
-    run(compose(_base(tmp_path, "+data.overfit=0.5", "sweep.n_trials=3")))
-    rec = recommend(compose(_rec_overrides(tmp_path, "+data.overfit=0.5")))
-    assert isinstance(rec, Recommendation)
-    assert "clearly worse" in rec.verdict
-    assert rec.epochs == rec.horizon == 3
+class _StubSession:
+    """A recommend session whose training runs are scripted by (num_epochs, early stopping)."""
+
+    def __init__(self, finals: dict[tuple[int, bool], tuple[float, float]]) -> None:
+        from types import SimpleNamespace
+
+        from sweeper.settings import TrainSettings
+
+        self.finals = finals  # (epochs, early stopping) -> (best, final)
+        self.seen: list[tuple[int, bool, int]] = []
+        train = TrainSettings.from_mapping(dict(compose([])["train"]))
+        trial = SimpleNamespace(
+            number=0,
+            value=0.3,
+            params={"lr": 1e-4},
+            settings={**train.as_params(), "num_epochs": 3},
+            best_epoch=1.5,
+        )
+        self.name, self.direction, self.monitor, self.metric = "s", "minimize", "val_loss", "acc"
+        self.checked = SimpleNamespace(train=train)
+        self.top = [trial]
+
+    def train(self, settings: Any, *, seed: int) -> Any:
+        from sweeper.recommend import SeedRun
+
+        early = settings.patience is not None
+        self.seen.append((settings.num_epochs, early, seed))
+        best, final = self.finals[(settings.num_epochs, early)]
+        return SeedRun(
+            seed=seed,
+            best_value=best,
+            best_val_loss=best,
+            best_metric=None,
+            best_epoch=1.5,
+            final_value=final,
+            final_val_loss=final,
+            final_metric=None,
+            stop="completed",
+        )
+
+
+@pytest.mark.parametrize(
+    ("short_final", "epochs", "words"),
+    [
+        # Issue 14 #1: 3-epoch runs best 0.300 but end at 0.400; the 2-epoch run ends at 0.310.
+        # Comparing the retrain's final with the long runs' best kept 3 epochs (ending at 0.400).
+        (0.310, 2, "2 epochs 0.3100 vs 3 epochs 0.4000; the 2-epoch schedule holds"),
+        (0.500, 3, "2 epochs 0.5000 vs 3 epochs 0.4000; the 2-epoch schedule is clearly worse"),
+    ],
+)
+def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds(
+    short_final: float, epochs: int, words: str
+) -> None:
+    from sweeper.recommend import recommend_one
+
+    session = _StubSession(
+        {(3, True): (0.3, 0.4), (3, False): (0.3, 0.4), (2, False): (0.31, short_final)}
+    )
+    rec = recommend_one(session, top_k=1, seeds=3)  # type: ignore[arg-type]
+    assert rec.epochs == epochs and rec.settings.num_epochs == epochs
+    assert rec.settings.patience is None
+    assert words in rec.verdict and "final val_loss" in rec.verdict
+    assert [r.final_value for r in rec.confirmation] == [short_final if epochs == 2 else 0.4] * 3
+    # Selection on fresh seeds with early stopping; both schedules judged as written on the
+    # same held-out seeds; the sweep's seed 42 is never used.
+    assert [s for e, early, s in session.seen if early] == [43, 44, 45]
+    judged = {(e, s) for e, early, s in session.seen if not early}
+    assert judged == {(e, s) for e in (2, 3) for s in (46, 47, 48)}
+
+
+def test_seed_runs_report_held_out_test_metrics(tmp_path: Path) -> None:
+    from sweeper.recommend import SeedRun, test_metrics
+
+    runs = [
+        SeedRun(
+            seed=s,
+            best_value=0.3,
+            best_val_loss=0.3,
+            best_metric=0.9,
+            best_epoch=1.0,
+            final_value=0.3,
+            final_val_loss=0.3,
+            final_metric=0.9,
+            final_test={"test_accuracy": acc},
+            stop="completed",
+        )
+        for s, acc in ((1, 0.8), (2, 0.9))
+    ]
+    ((mean, std),) = test_metrics(runs).values()
+    assert mean == pytest.approx(0.85) and std == pytest.approx(0.0707, abs=1e-4)
+
+
+def test_recommend_refuses_a_config_that_differs_from_the_sweep(tmp_path: Path) -> None:
+    # Issue 14 #4: only data.source was compared, so a study swept on 320 examples was retrained
+    # and judged on 200 while the report still said 320.
+    run(compose(_base(tmp_path, "sweep.n_trials=2")))
+    with pytest.raises(StudyError, match=r"data.num_train=320 -> 200; run it unchanged"):
+        recommend(compose(_rec_overrides(tmp_path, "data.builtin.num_train=200")))
+    with pytest.raises(StudyError, match=r"train.weight_decay=0.01 -> 0.02"):
+        recommend(compose(_rec_overrides(tmp_path, "train.weight_decay=0.02")))
 
 
 def test_no_complete_trial_and_unknown_study_are_clear_errors(tmp_path: Path) -> None:
@@ -213,15 +316,16 @@ def test_on_a_small_real_sweep_of_shared_sst2(
                 *overrides,
                 "recommend.top_k=2",
                 "recommend.confirm_seeds=2",
-                f"recommend.config_dir={tmp_path}/conf/recommended",
+                f"recommend.config_dir={tmp_path}/conf",
             ]
         )
     )
     assert isinstance(rec, Recommendation)
     study = optuna.load_study(study_name="glue-sst2", storage=f"sqlite:///{root}/optuna.db")
     assert study.user_attrs["task_info"]["source"] == "glue_dir"
-    assert rec.candidates[0].runs[0].best_value == study.best_value
+    assert rec.candidates[0].trial.value == study.best_value
     assert all(len(c.runs) == 2 for c in rec.candidates)
+    assert "final val_loss" in rec.verdict
     assert rec.report_path is not None and rec.config_path is not None
     report = rec.report_path.read_text()
     assert "from **glue_dir**" in report and f"{study.best_value:.4f}" in report
@@ -262,3 +366,36 @@ def test_confirm_seeds_flag_without_a_value_is_one_line(
     assert capsys.readouterr().err == (
         "error: --confirm-seeds needs a number of seeds but got nothing.\n"
     )
+
+
+@pytest.mark.parametrize("config_dir", ["rec", "conf/recommended", None])
+def test_the_printed_use_command_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config_dir: str | None
+) -> None:
+    # Issue 14 #11: with recommend.config_dir=/x/rec the config went to /x/rec/NAME.yaml while
+    # the printed command searched /x for recommended/NAME.yaml ("no such option"). And with no
+    # config_dir, recommend wrote into the package's own conf/ (default: <results_dir>/conf).
+    import shlex
+
+    from sweeper.config import CONF_DIR
+    from sweeper.recommend import main as recommend_main
+    from sweeper.train import main as train_main
+
+    base = _base(tmp_path, "sweep.n_trials=2")
+    run(compose(base))
+    capsys.readouterr()
+    where = [] if config_dir is None else [f"recommend.config_dir={tmp_path / config_dir}"]
+    assert recommend_main([*base, "recommend.top_k=1", "recommend.confirm_seeds=1", *where]) == 0
+    printed = capsys.readouterr().out
+    config = Path(
+        next(line for line in printed.splitlines() if line.startswith("config:")).split()[1]
+    )
+    use = next(line for line in printed.splitlines() if line.startswith("use:"))[4:].strip()
+    assert config.exists() and config.parent.name == "recommended"
+    assert CONF_DIR not in config.parents
+    if config_dir is None:
+        assert config.parent == tmp_path / "conf" / "recommended"
+    argv = shlex.split(use)
+    assert argv[:3] == ["python", "-m", "sweeper.train"]
+    assert train_main(argv[3:]) == 0
+    assert "trained sst2" in capsys.readouterr().out
