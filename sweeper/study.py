@@ -478,10 +478,10 @@ def _fingerprint_changes(
         old, new = recorded.get(section), current.get(section)
         if old == new:
             continue
-        try:
-            old_d, new_d = json.loads(old), json.loads(new)
-        except (TypeError, ValueError):
-            old_d = new_d = None
+        old_d = new_d = None
+        if isinstance(old, str) and isinstance(new, str):
+            with contextlib.suppress(ValueError):
+                old_d, new_d = json.loads(old), json.loads(new)
         if isinstance(old_d, dict) and isinstance(new_d, dict):
             for key in sorted(set(old_d) | set(new_d)):
                 if old_d.get(key) != new_d.get(key):
