@@ -428,8 +428,9 @@ def prepare(overrides: Sequence[str]) -> Prepared:
     """Compose and check the config, then load and tokenize its data with ``GlueObjective``."""
     from objectives.glue.model import load_tokenizer
     from objectives.glue.tasks import get_task
+    from sweeper.checks import check
     from sweeper.config import compose
-    from sweeper.run import check, make_objective
+    from sweeper.training import make_objective
 
     checked = check(compose(list(overrides)))
     objective = make_objective(checked.cfg)

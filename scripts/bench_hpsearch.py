@@ -89,8 +89,8 @@ def run_trainer(
 
     from objectives.glue.metrics import compute_metrics
     from objectives.glue.model import load_model
-    from sweeper.run import resolve_device
     from sweeper.study import build_pruner
+    from sweeper.training import resolve_device
 
     cfg, settings, task = prepared.cfg, prepared.settings, prepared.task
     metric, space = prepared.info.metric, cfg["search_space"]
@@ -228,8 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from objectives.glue.train import resolve_precision
-    from sweeper.run import resolve_device
     from sweeper.schedule import plan_steps
+    from sweeper.training import resolve_device
 
     results: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     metric = "metric"

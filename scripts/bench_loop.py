@@ -176,9 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from objectives.glue.model import resolve_name_or_path
     from objectives.glue.train import resolve_precision
     from sweeper.config import compose
-    from sweeper.run import resolve_device, run
+    from sweeper.run import run
     from sweeper.schedule import plan_steps
     from sweeper.tracking import Tracker, TrialRun
+    from sweeper.training import resolve_device
 
     with _bench.workdir(args.workdir) as work:
         model = _bench.model_for(args, work)

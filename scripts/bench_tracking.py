@@ -57,9 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from mlflow import MlflowClient
 
+    from sweeper.checks import check
     from sweeper.config import compose
-    from sweeper.run import check, new_reporter, train_once
     from sweeper.tracking import Tracker
+    from sweeper.training import new_reporter, train_once
     from tests.fake_objective import QuadraticObjective
 
     with _bench.workdir(args.workdir) as work:

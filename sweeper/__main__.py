@@ -2,77 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-# MLflow configures its own loggers at import (INFO, to stderr); keep its table-creation chatter
-# out of the console unless the user asks for it.
-os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-
-import hydra
-from omegaconf import DictConfig
-
-from sweeper.config import CONF_DIR, check_overrides
-from sweeper.errors import SweeperError
-
-
-def with_overrides(args: Sequence[str], extra: Sequence[str]) -> list[str]:
-    """``args`` with ``extra`` overrides placed next to the user's own overrides.
-
-    Hydra reads overrides as one run of positional arguments: appended after an option
-    (``+experiment=glue --cfg job hydra/help=train``) they would be a second run, which its
-    parser refuses. So ``extra`` goes right after the last override, or first when there is none.
-    """
-    out = list(args)
-    last = max(
-        (i for i, a in enumerate(out) if not a.startswith("-") and ("=" in a or a[:1] == "~")),
-        default=-1,
-    )
-    return [*out[: last + 1], *extra, *out[last + 1 :]]
-
-
-def run_hydra(
-    task: Callable[[DictConfig], Any],
-    argv: Sequence[str] | None = None,
-    *,
-    help_page: str = "sweeper",
-) -> int:
-    """Run ``task`` as a Hydra app over ``conf/`` with command-line ``argv``; the exit code.
-
-    A :class:`SweeperError` becomes one line on stderr and exit code 2; SIGINT/SIGTERM exit
-    130/143 (the study stays resumable).
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        check_overrides(args)
-    except SweeperError as err:
-        print(f"error: {err}", file=sys.stderr, flush=True)
-        return err.exit_code
-
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-    def _main(cfg: DictConfig) -> Any:
-        try:
-            return task(cfg)
-        except SweeperError as err:
-            # One line, no traceback: the key or file, the value and what is allowed.
-            print(f"error: {err}", file=sys.stderr, flush=True)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt as err:
-            sys.exit(143 if getattr(err, "signame", "") == "SIGTERM" else 130)
-
-    saved = sys.argv
-    # Each command's own --help (conf/hydra/help/<help_page>.yaml).
-    page = [] if help_page == "sweeper" else [f"hydra/help={help_page}"]
-    sys.argv = [saved[0] if saved else "sweeper", *with_overrides(args, page)]
-    try:
-        _main()
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    finally:
-        sys.argv = saved
-    return 0
+from sweeper.cli import run_hydra
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -111,11 +111,9 @@ def build_scheduler(optimizer: Optimizer, *, settings: TrainSettings, plan: Step
     Returns:
         A ``torch.optim.lr_scheduler.LambdaLR``.
     """
-    from sweeper import schedule
+    from sweeper.schedule import build_scheduler as build
 
-    return schedule.build_scheduler(
-        optimizer, name=settings.scheduler, plan=plan, kwargs=settings.scheduler_kwargs
-    )
+    return build(optimizer, name=settings.scheduler, plan=plan, kwargs=settings.scheduler_kwargs)
 
 
 # --------------------------------------------------------------------- objective: NAME

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sweeper.direction import better, direction_of
 from sweeper.objective import Decision
 
 if TYPE_CHECKING:
@@ -188,8 +189,8 @@ class Progress:
     Args:
         n_trials: The study's target of finished trials.
         finished: Trials already finished (a resumed study).
-        monitor: The name of the optimized value (``val_loss``, ``accuracy``...); names ending
-            in ``loss`` are minimized, others maximized (as in :func:`sweeper.run.run`).
+        monitor: The name of the optimized value (``val_loss``, ``accuracy``...); its direction
+            is :func:`sweeper.direction.direction_of`'s.
         quiet: Plain lines even on a terminal.
     """
 
@@ -313,7 +314,7 @@ class Progress:
         return self.finished_at_start + self.counts["complete"] + self.counts["pruned"]
 
     def _better(self, a: float, b: float) -> bool:
-        return a < b if self.monitor.endswith("loss") else a > b
+        return better(a, b, direction_of(self.monitor))
 
     def eta(self, fraction: float = 0.0) -> float | None:
         """Seconds left for the study's target, from this process's pace so far.

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sweeper.config import CONF_DIR
+from sweeper.direction import better, monitored
 from sweeper.errors import ConfigError, StudyError, SweeperError
 from sweeper.progress import fmt_params
 from sweeper.results import TrialRecord, ranked, records
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
     import optuna
     from omegaconf import DictConfig
 
+    from sweeper.checks import Checked
     from sweeper.objective import Objective, TaskInfo
-    from sweeper.run import Checked
     from sweeper.tracking import Tracker
 
 log = logging.getLogger("sweeper")
@@ -109,16 +110,12 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
-def _better(a: float, b: float, direction: str) -> bool:
-    return a < b if direction == "minimize" else a > b
-
-
 class Session:
     """What every recommendation step needs: the study, its objective and how to train."""
 
     def __init__(self, checked: Checked, *, study_name: str | None = None) -> None:
-        from sweeper.run import make_objective, resolve_device
         from sweeper.study import load_existing_study, open_storage, storage_identity
+        from sweeper.training import make_objective, resolve_device
 
         self.checked = checked
         cfg = checked.cfg
@@ -148,7 +145,7 @@ class Session:
             data_cfg["task"] = task
         self.objective: Objective = make_objective({**cfg, "data": data_cfg})
         self._info: TaskInfo | None = None
-        self.device = resolve_device(str(cfg.get("device", "auto")))
+        self.device = resolve_device(checked.device)
 
     @property
     def best_value(self) -> float:
@@ -159,12 +156,11 @@ class Session:
     def info(self) -> TaskInfo:
         """The prepared data, once it is checked to be what the study was swept on."""
         if self._info is None:
-            from sweeper.run import data_fingerprint
-            from sweeper.study import check_fingerprint, study_fingerprint
+            from sweeper.study import check_fingerprint, data_fingerprint, study_fingerprint
 
             info = self.objective.prepare()
             cfg = self.checked.cfg
-            monitor = "val_loss" if self.checked.sweep.objective == "val_loss" else info.metric
+            monitor = monitored(self.checked.sweep.objective, metric=info.metric)
             recorded = self.study.user_attrs.get("fingerprint")
             if recorded is not None:
                 # The same check, and the same one-line refusal, as resuming the sweep: seeds
@@ -185,7 +181,7 @@ class Session:
 
     def train(self, settings: TrainSettings, *, seed: int) -> SeedRun:
         """One training run (no pruning; early stopping as configured in ``settings``)."""
-        from sweeper.run import new_reporter, train_once
+        from sweeper.training import new_reporter, train_once
 
         _ = self.info
         run_settings = replace(settings, seed=seed)
@@ -298,7 +294,7 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
             margin = max(CLEARLY_WORSE_REL * abs(long_mean), long_std)
             compared = f"{what}: {epochs} epochs {_fmt(mean)} vs {horizon} epochs {_fmt(long_mean)}"
             if math.isfinite(long_mean) and (
-                not math.isfinite(mean) or _better(long_mean + sign * margin, mean, direction)
+                not math.isfinite(mean) or better(long_mean + sign * margin, mean, direction)
             ):
                 verdict = (
                     f"{compared}; the {epochs}-epoch schedule is clearly worse: keeping {horizon}"
@@ -543,7 +539,7 @@ def write_report(
     rec: Recommendation, session: Session, *, out_dir: Path, use: str
 ) -> tuple[Path, list[Path]]:
     """The Markdown report and its plots for a one-study recommendation."""
-    from sweeper import plots
+    import sweeper.plots as plots
     from sweeper.summary import BUILTIN_WARNING, param_importances
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -736,8 +732,8 @@ def _overrides() -> list[str]:
 
 def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRecommendation:
     """Run the recommendation the config describes; prints the result, returns it."""
+    from sweeper.checks import check
     from sweeper.progress import quiet_libraries
-    from sweeper.run import check
 
     quiet_libraries()
     checked = check(cfg)
@@ -873,7 +869,7 @@ def confirm_seeds_flag(args: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sweeper.recommend [overrides] [--confirm-seeds K]``; the exit code."""
-    from sweeper.__main__ import run_hydra
+    from sweeper.cli import run_hydra
 
     try:
         argv = confirm_seeds_flag(sys.argv[1:] if argv is None else argv)

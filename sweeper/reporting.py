@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sweeper.direction import better
 from sweeper.objective import Decision
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ class TrialReporter:
         return step
 
     def _better(self, a: float, b: float) -> bool:
-        return a < b if self.direction == "minimize" else a > b
+        return better(a, b, self.direction)
 
     def non_finite(self, step: int) -> None:
         """Record that the training loss became non-finite at ``step``."""

@@ -10,31 +10,28 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import signal
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from sweeper.config import resolve
-from sweeper.errors import ConfigError, NonFiniteLossError
-from sweeper.objective import Objective, TaskInfo, load_objective
+from sweeper.checks import Checked, check, check_schedules
+from sweeper.direction import direction_of, monitored
+from sweeper.objective import Objective, TaskInfo
 from sweeper.progress import Progress, quiet_libraries
-from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
+from sweeper.reporting import TrialReporter
 from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
-from sweeper.settings import TrainSettings, check_value
-from sweeper.space import SearchSpace, parse_space
+from sweeper.signals import Interrupted, SignalGate, signals_interrupt
 from sweeper.study import (
     build_pruner,
     build_sampler,
     claims_a_slot,
     count_trials,
+    data_fingerprint,
     fail_stale_trials,
     open_storage,
     open_study,
@@ -43,179 +40,15 @@ from sweeper.study import (
     storage_identity,
     study_fingerprint,
 )
+from sweeper.summary import SweepEnd, announce, finish
 from sweeper.tracking import NullRun, Tracker
+from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
 if TYPE_CHECKING:
     import optuna
     from omegaconf import DictConfig
 
 log = logging.getLogger("sweeper")
-OBJECTIVES = ("val_loss", "metric")
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived; the running trial is closed and the study stays resumable."""
-
-    def __init__(self, signame: str) -> None:
-        super().__init__(signame)
-        self.signame = signame
-
-
-@dataclass(frozen=True, kw_only=True)
-class SweepSettings:
-    """The ``sweep`` node, checked."""
-
-    n_trials: int
-    study_name: str
-    objective: str
-    timeout_s: float | None
-    max_failure_rate: float
-    enqueue: tuple[dict[str, Any], ...] = ()
-
-    @classmethod
-    def from_mapping(cls, sweep: Mapping[str, Any]) -> SweepSettings:
-        n = sweep.get("n_trials")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"sweep.n_trials must be an integer >= 1 but got {n!r}.")
-        name = sweep.get("study_name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"sweep.study_name must be a non-empty string but got {name!r}.")
-        objective = sweep.get("objective", "val_loss")
-        if objective not in OBJECTIVES:
-            raise ConfigError(
-                f"sweep.objective must be one of {list(OBJECTIVES)} but got {objective!r}."
-            )
-        timeout = sweep.get("timeout_s")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise ConfigError(
-                f"sweep.timeout_s must be a number of seconds > 0 or null but got {timeout!r}."
-            )
-        rate = sweep.get("max_failure_rate", 0.5)
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-            raise ConfigError(f"sweep.max_failure_rate must be in [0, 1] but got {rate!r}.")
-        enqueue = sweep.get("enqueue") or []
-        if not isinstance(enqueue, list) or not all(isinstance(p, Mapping) for p in enqueue):
-            raise ConfigError(
-                f"sweep.enqueue must be a list of {{param: value}} mappings but got {enqueue!r}."
-            )
-        return cls(
-            n_trials=n,
-            study_name=name,
-            objective=objective,
-            timeout_s=timeout,
-            max_failure_rate=float(rate),
-            enqueue=tuple(dict(p) for p in enqueue),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Checked:
-    """The whole config, checked: nothing past this point fails on user input."""
-
-    cfg: dict[str, Any]
-    sweep: SweepSettings
-    space: SearchSpace
-    train: TrainSettings
-    results_dir: Path
-    notes: tuple[str, ...] = ()  # warnings about the config that do not stop it
-
-
-def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
-    """Resolve and check the config; :class:`ConfigError` names the first bad key."""
-    from omegaconf import DictConfig as _DictConfig
-
-    plain: dict[str, Any] = resolve(cfg) if isinstance(cfg, _DictConfig) else dict(cfg)
-    for key in ("data", "model", "train", "sweep", "sampler", "pruner", "storage", "tracking"):
-        if not isinstance(plain.get(key), Mapping):
-            raise ConfigError(f"{key} must be a config node but got {plain.get(key)!r}.")
-    sweep = SweepSettings.from_mapping(plain["sweep"])
-    train = TrainSettings.from_mapping(plain["train"])
-    space = parse_space(plain.get("search_space"))
-    notes: list[str] = []
-    enqueue = []
-    for i, params in enumerate(sweep.enqueue):
-        kept = {}
-        for key, value in params.items():
-            check_value(key, value, where=f"sweep.enqueue[{i}].{key}")  # a training setting?
-            if key not in space.names:
-                # A setting this search space does not sample (e.g. an experiment's queued
-                # defaults with search_space=none): nothing to fix, so a note, not an error.
-                notes.append(f"sweep.enqueue[{i}].{key} is not searched here; ignored")
-                continue
-            entry = space.entry(key)
-            if not entry.contains(value):
-                raise ConfigError(
-                    f"sweep.enqueue[{i}].{key} must be {entry.describe()} (search_space.{key}) "
-                    f"but got {value!r}."
-                )
-            kept[key] = value
-        train.replace(kept)  # every value allowed, or ConfigError naming it
-        if kept:
-            enqueue.append(kept)
-    sweep = replace(sweep, enqueue=tuple(enqueue))
-    device = str(plain.get("device", "auto"))
-    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}.")
-    if not isinstance(plain.get("quiet", False), bool):
-        raise ConfigError(f"quiet must be true or false but got {plain.get('quiet')!r}.")
-    seed = plain.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0 but got {seed!r}.")
-    # The objective checks its own data and model nodes (files, task names, model paths)
-    # without loading anything; storage and tracking are checked by connecting, next.
-    checker = getattr(load_objective(str(plain.get("objective"))), "check_config", None)
-    if checker is not None:
-        checker(data=plain["data"], model=plain["model"])
-    from sweeper.study import check_storage_config
-
-    check_storage_config(plain["storage"])
-    build_pruner(plain["pruner"])
-    build_sampler(plain["sampler"], seed=seed, space=space)
-    return Checked(
-        cfg={str(k): v for k, v in plain.items()},
-        sweep=sweep,
-        space=space,
-        train=train,
-        results_dir=Path(plain["results_dir"]),
-        notes=tuple(notes),
-    )
-
-
-def check_schedules(checked: Checked, *, num_examples: int) -> None:
-    """Build the schedule of the fixed settings, each queued trial and each corner of the space.
-
-    Some settings are only wrong with the data size (``warmup_steps`` past the last step of the
-    shortest trial, a ``decay_ratio`` with no room after warmup); found here, before training,
-    they fail once with the draw named instead of failing every trial that samples them.
-    """
-    for params in ({}, *checked.sweep.enqueue, *checked.space.corners()):
-        try:
-            checked.train.replace(params).check_schedule(num_examples)
-        except ConfigError as err:
-            if not params:
-                raise
-            draw = " ".join(f"{key}={value}" for key, value in params.items())
-            raise ConfigError(
-                f"{str(err).rstrip('.')} (with {draw}, {num_examples} training examples)."
-            ) from None
-
-
-def make_objective(cfg: Mapping[str, Any]) -> Objective:
-    """The objective named by ``objective:``, built from the data and model nodes."""
-    objective: Objective = load_objective(str(cfg.get("objective")))(
-        data=cfg["data"], model=cfg["model"], seed=int(cfg["seed"])
-    )
-    return objective
-
-
-def resolve_device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def flatten(prefix: str, node: Any) -> dict[str, Any]:
@@ -226,18 +59,6 @@ def flatten(prefix: str, node: Any) -> dict[str, Any]:
             out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
         return out
     return {prefix: node}
-
-
-def data_fingerprint(data: Mapping[str, Any], info: TaskInfo) -> dict[str, Any]:
-    """The data part of the study fingerprint: the data as loaded, not only as configured."""
-    return {
-        "task": info.task,
-        "source": info.source,
-        "num_train": info.num_train,
-        "num_eval": info.num_eval,
-        "validation": data.get("validation"),
-        "max_seq_length": data.get("max_seq_length"),
-    }
 
 
 def run_dir_for(results_dir: Path) -> Path:
@@ -268,63 +89,6 @@ class Superseded(BaseException):
     def __init__(self, number: int) -> None:
         super().__init__(number)
         self.number = number
-
-
-class SignalGate:
-    """Where SIGINT/SIGTERM interrupt: while a trial trains or the loop waits (open), not
-    while Optuna creates a trial or records its result (closed), so no trial is left RUNNING
-    half-recorded. A signal that arrives while closed is raised as soon as the gate opens.
-    """
-
-    def __init__(self) -> None:
-        self.is_open = True
-        self.pending: str | None = None
-
-    def handle(self, signum: int, _frame: Any) -> None:
-        name = signal.Signals(signum).name
-        if self.is_open:
-            self.is_open = False  # a second signal during the clean-up is only noted
-            raise Interrupted(name)
-        self.pending = name
-
-    def check(self) -> None:
-        """Raise a signal that arrived while the gate was closed."""
-        if self.pending is not None:
-            name, self.pending = self.pending, None
-            raise Interrupted(name)
-
-    @contextmanager
-    def opened(self) -> Iterator[None]:
-        self.is_open = True
-        try:
-            self.check()
-            yield
-        finally:
-            self.is_open = False
-
-    @contextmanager
-    def closed(self) -> Iterator[None]:
-        self.is_open = False
-        try:
-            yield
-        finally:
-            self.is_open = True
-        self.check()
-
-
-@contextmanager
-def signals_interrupt() -> Iterator[SignalGate]:
-    """SIGTERM (and SIGINT) raise :class:`Interrupted` in the main thread, through the gate."""
-    gate = SignalGate()
-    if threading.current_thread() is not threading.main_thread():
-        yield gate
-        return
-    previous = {s: signal.signal(s, gate.handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield gate
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @dataclass
@@ -494,44 +258,6 @@ class Sweep:
         return None
 
 
-def new_reporter(
-    settings: TrainSettings,
-    *,
-    monitor: str,
-    direction: str,
-    prune: PruneHook | None = None,
-    curves: CurveSink | None = None,
-    watcher: Watcher | None = None,
-) -> TrialReporter:
-    """The reporter of one training run with ``settings`` (early stopping, divergence...)."""
-    return TrialReporter(
-        monitor=monitor,
-        direction=direction,
-        patience=settings.patience,
-        min_delta=settings.min_delta,
-        evals_per_epoch=settings.evals_per_epoch,
-        divergence_factor=settings.divergence_factor,
-        prune=prune,
-        curves=curves,
-        watcher=watcher,
-    )
-
-
-def train_once(
-    objective: Objective, settings: TrainSettings, reporter: TrialReporter, *, device: str
-) -> TrialReporter:
-    """Train once with ``settings``; a non-finite loss ends it as recorded in the reporter.
-
-    The one training path: sweep trials, recommendation seeds and confirmations, and
-    ``python -m sweeper.train`` all go through it.
-    """
-    try:
-        objective.train(settings, reporter, device=device)
-    except NonFiniteLossError as err:
-        reporter.non_finite(err.step)
-    return reporter
-
-
 def _report(trial: optuna.Trial, value: float, index: int, last: bool) -> bool:
     trial.report(value, index)
     return not last and trial.should_prune()  # no need to ask at the end (see TrialReporter)
@@ -584,10 +310,8 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     # (0.6 s -> < 1 ms per trial, measured); each trial's own garbage is still collected.
     gc.collect()
     gc.freeze()
-    monitor = "val_loss" if checked.sweep.objective == "val_loss" else info.metric
-    direction: Literal["minimize", "maximize"] = (
-        "minimize" if monitor == "val_loss" or monitor.endswith("loss") else "maximize"
-    )
+    monitor = monitored(checked.sweep.objective, metric=info.metric)
+    direction = direction_of(monitor)
     fingerprint = study_fingerprint(
         search_space=cfg_plain.get("search_space"),
         train=checked.train,
@@ -656,8 +380,6 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
             stale.hook = close_stale
 
     counts = count_trials(study)
-    from sweeper.summary import announce
-
     announce(
         checked=checked,
         info=info,
@@ -668,7 +390,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         monitor=monitor,
         direction=direction,
     )
-    device = resolve_device(str(cfg_plain.get("device", "auto")))
+    device = resolve_device(checked.device)
     progress = Progress(
         n_trials=checked.sweep.n_trials,
         finished=counts.finished,
@@ -762,15 +484,21 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     finally:
         progress.close()
 
-    from sweeper.summary import finish
-
     return finish(
-        sweep=sweep,
-        run_dir=run_dir,
-        stop=stop,
-        storage=storage_identity(storage_cfg),
-        started=started,
+        SweepEnd(
+            checked=checked,
+            info=info,
+            study=study,
+            tracker=tracker,
+            monitor=monitor,
+            direction=direction,
+            ran=len(sweep.mine),
+            seconds=time.monotonic() - started,
+            stop=stop,
+            storage=storage_identity(storage_cfg),
+            run_dir=run_dir,
+        )
     )
 
 
-__all__ = ["Interrupted", "check", "make_objective", "run", "train_once"]
+__all__ = ["run"]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
 
+    from sweeper.objective import TaskInfo
     from sweeper.settings import TrainSettings
     from sweeper.space import SearchSpace
 
@@ -609,3 +610,15 @@ def load_existing_study(name: str, storage: optuna.storages.BaseStorage) -> optu
             f"{sorted(names) or 'no studies'}."
         )
     return optuna.load_study(study_name=name, storage=storage)
+
+
+def data_fingerprint(data: Mapping[str, Any], info: TaskInfo) -> dict[str, Any]:
+    """The data part of the study fingerprint: the data as loaded, not only as configured."""
+    return {
+        "task": info.task,
+        "source": info.source,
+        "num_train": info.num_train,
+        "num_eval": info.num_eval,
+        "validation": data.get("validation"),
+        "max_seq_length": data.get("max_seq_length"),
+    }

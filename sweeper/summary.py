@@ -8,7 +8,7 @@ import math
 import os
 import shlex
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,8 @@ from sweeper.secrets import redact
 if TYPE_CHECKING:
     import optuna
 
+    from sweeper.checks import Checked
     from sweeper.objective import TaskInfo
-    from sweeper.run import Checked, Sweep
     from sweeper.study import Counts
     from sweeper.tracking import Tracker
 
@@ -207,7 +207,7 @@ def make_plots(
     items: list[TrialRecord], out: Path, *, study: optuna.Study, direction: str, monitor: str
 ) -> list[Path]:
     """The parent run's PNGs: LR curves, validation curves, history, importances, best epochs."""
-    from sweeper import plots
+    import sweeper.plots as plots
 
     finished = [r for r in items if r.state in ("COMPLETE", "PRUNED")]
     files = [
@@ -248,11 +248,28 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
         return {}
 
 
-def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: float) -> float | None:
+@dataclass(frozen=True, kw_only=True)
+class SweepEnd:
+    """What the end-of-sweep summary reads: a snapshot of the sweep, not its executor."""
+
+    checked: Checked
+    info: TaskInfo
+    study: optuna.Study
+    tracker: Tracker | None
+    monitor: str
+    direction: str
+    ran: int  # trials this process ran
+    seconds: float  # this process's sweep time
+    stop: str  # why it stopped
+    storage: str  # the storage, as shown
+    run_dir: Path
+
+
+def finish(sweep: SweepEnd) -> float | None:
     """Print the summary, write plots and attach them to the parent run; the best value."""
     from sweeper.study import count_trials
 
-    study, info, checked = sweep.study, sweep.info, sweep.checked
+    study, info, checked, run_dir = sweep.study, sweep.info, sweep.checked, sweep.run_dir
     items = records(study)
     counts = count_trials(study)
     best_first = ranked(items, direction=sweep.direction)
@@ -280,8 +297,8 @@ def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: flo
     lines.append(
         f"trials:  {counts.finished}/{checked.sweep.n_trials} finished: "
         f"{counts.complete} complete, "
-        f"{counts.pruned} pruned, {counts.failed} failed (this run: {len(sweep.mine)} trials in "
-        f"{fmt_duration(time.monotonic() - started)}; stopped because {stop})"
+        f"{counts.pruned} pruned, {counts.failed} failed (this run: {sweep.ran} trials in "
+        f"{fmt_duration(sweep.seconds)}; stopped because {sweep.stop})"
     )
     if best_first:
         b = best_first[0]
@@ -307,7 +324,7 @@ def finish(*, sweep: Sweep, run_dir: Path, stop: str, storage: str, started: flo
     for r in (pruned + failed)[:8]:
         lines.append(f"  trial {r.number} {r.state.lower()}: {redact(r.reason)}")
     lines.append("")
-    lines.append(f"storage: {storage} (study {checked.sweep.study_name})")
+    lines.append(f"storage: {sweep.storage} (study {checked.sweep.study_name})")
     if tracker is not None:
         lines.append(f"mlflow:  {redact(tracker.uri)} (parent run {tracker.parent_run_id})")
     lines.append(f"plots:   {run_dir / 'plots'}")

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     """Train once with ``cfg.train``; prints and returns the outcome."""
-    from sweeper.run import check, make_objective, new_reporter, resolve_device, train_once
+    from sweeper.checks import check
+    from sweeper.direction import direction_of, monitored
     from sweeper.secrets import install_log_filter, register_url
     from sweeper.tracking import NullRun, Tracker
+    from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
     quiet_libraries()
     checked = check(cfg)
@@ -32,8 +34,8 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     register_url(str(cfg_plain["tracking"].get("uri") or ""))
     objective = make_objective(cfg_plain)
     info = objective.prepare()
-    monitor = "val_loss" if checked.sweep.objective == "val_loss" else info.metric
-    direction = "minimize" if monitor == "val_loss" else "maximize"
+    monitor = monitored(checked.sweep.objective, metric=info.metric)
+    direction = direction_of(monitor)
     settings = checked.train
     tracking = cfg_plain["tracking"]
     run: Any = NullRun()
@@ -56,7 +58,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
         settings, monitor=monitor, direction=direction, curves=run, watcher=progress
     )
     try:
-        train_once(objective, settings, reporter, device=resolve_device(str(cfg_plain["device"])))
+        train_once(objective, settings, reporter, device=resolve_device(checked.device))
     finally:
         progress.close()
     out = reporter.outcome
@@ -76,7 +78,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sweeper.__main__ import run_hydra
+    from sweeper.cli import run_hydra
 
     return run_hydra(train, argv, help_page="train")
 

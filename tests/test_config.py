@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sweeper.__main__ import main
+from sweeper.checks import check
 from sweeper.config import CONF_DIR, GROUPS, compose, group_options, resolve
 from sweeper.errors import ConfigError
-from sweeper.run import check
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP_OPTIONS = [
@@ -222,6 +222,6 @@ def test_cfg_and_info_work_for_every_command(module: str, args: list[str], expec
 def test_with_overrides_keeps_overrides_together(
     args: list[str], extra: list[str], expected: list[str]
 ) -> None:
-    from sweeper.__main__ import with_overrides
+    from sweeper.cli import with_overrides
 
     assert with_overrides(args, extra) == expected

@@ -8,6 +8,7 @@ import torch
 from transformers import get_scheduler
 
 from sweeper.errors import ConfigError
+from sweeper.preview import preview
 from sweeper.schedule import (
     SCHEDULERS,
     batches_per_epoch,
@@ -16,7 +17,6 @@ from sweeper.schedule import (
     lr_curve,
     peak_step,
     plan_steps,
-    preview,
     scheduler_kwargs_for,
     warmup_steps_for,
 )
