@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Records the three committed curve banks (benchmarks/banks/), one task after another, each an
+# exhaustive 72-config grid (4 lr x 2 warmup_ratio x 3 num_epochs x 3 schedulers) on the
+# packaged MiniLM, single-threaded and niced (the machine is shared). About 30-45 min per task
+# on one core. Usage: GLUE_DIR=... scripts/record_banks.sh OUT_DIR RESULTS_DIR [TASK...]
+set -euo pipefail
+out=${1:?bank folder}; results=${2:?results folder outside the repository}; shift 2
+tasks=${*:-sst2 mrpc cola}
+glue=${GLUE_DIR:?GLUE_DIR must name the GLUE folder}
+export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
+grid=(--grid lr=1e-5,3e-5,1e-4,3e-4 --grid warmup_ratio=0.05,0.2)
+for task in $tasks; do
+  case $task in
+    sst2) data=(data.max_train_samples=1000 data.max_eval_samples=500 data.max_seq_length=64) ;;
+    mrpc) data=(data.max_train_samples=800 data.max_eval_samples=null data.max_seq_length=128) ;;
+    cola) data=(data.max_train_samples=1000 data.max_eval_samples=500 data.max_seq_length=64) ;;
+    *) echo "unknown task $task" >&2; exit 2 ;;
+  esac
+  echo "== $task $(date -u +%FT%TZ)"
+  nice -n 10 python -m sweeper.bank record --out "$out/$task.json.gz" \
+    --results-dir "$results/$task" "${grid[@]}" \
+    data.task="$task" data.source=glue_dir data.glue_dir="$glue" "${data[@]}" \
+    train.batch_size=32 seed=42
+  echo "== $task done $(date -u +%FT%TZ)"
+done
