@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Records the three committed curve banks (benchmarks/banks/), one task after another, each an
 # exhaustive 72-config grid (4 lr x 2 warmup_ratio x 3 num_epochs x 3 schedulers) on the
-# packaged MiniLM, single-threaded and niced (the machine is shared). About 30-45 min per task
-# on one core. Usage: GLUE_DIR=... scripts/record_banks.sh OUT_DIR RESULTS_DIR [TASK...]
+# packaged MiniLM, single-threaded and niced (the machine is shared). About 40-60 min per task
+# on one shared core; the grid order is shuffled, so a recording cut short is still a random
+# sample of the grid (export it with `python -m sweeper.bank export`). Usage: GLUE_DIR=... scripts/record_banks.sh OUT_DIR RESULTS_DIR [TASK...]
 set -euo pipefail
 out=${1:?bank folder}; results=${2:?results folder outside the repository}; shift 2
-tasks=${*:-sst2 mrpc cola}
+tasks=${*:-sst2 cola mrpc}
 glue=${GLUE_DIR:?GLUE_DIR must name the GLUE folder}
 export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
 grid=(--grid lr=1e-5,3e-5,1e-4,3e-4 --grid warmup_ratio=0.05,0.2)

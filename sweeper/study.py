@@ -348,12 +348,16 @@ def _per_trial_sampler_class() -> type:
 _SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler",)
 
 
-def _check_targets(node: Any, *, group: str, allowed: str) -> None:
-    """Only Optuna's own classes may be built from config: a ``_target_`` is a call."""
+def _check_targets(node: Any, *, group: str, allowed: str | tuple[str, ...]) -> None:
+    """Only Optuna's (and sweeper's own) classes may be built from config: a ``_target_`` is a
+    call."""
     if isinstance(node, Mapping):
         target = node.get("_target_")
         if target is not None and not str(target).startswith(allowed):
-            raise ConfigError(f"{group}._target_ must be a class in {allowed}* but got {target!r}.")
+            where = " or ".join(
+                f"{a}*" for a in ((allowed,) if isinstance(allowed, str) else allowed)
+            )
+            raise ConfigError(f"{group}._target_ must be a class in {where} but got {target!r}.")
         for value in node.values():
             _check_targets(value, group=group, allowed=allowed)
 
@@ -387,7 +391,7 @@ def build_pruner(cfg: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     """The configured pruner (``_target_`` + arguments); its steps are evaluation indices."""
     from hydra.utils import instantiate
 
-    _check_targets(cfg, group="pruner", allowed="optuna.pruners.")
+    _check_targets(cfg, group="pruner", allowed=("optuna.pruners.", "sweeper.pruners."))
     try:
         pruner: optuna.pruners.BasePruner = instantiate(dict(cfg))
     except Exception as err:

@@ -1,0 +1,125 @@
+"""Pruners that judge a trial by where its curve is heading, not by its rank at one step.
+
+:class:`CurvePruner` asks: *even if this trial now improves as much as the luckiest finished
+trials improved after the same step, can it still beat the best trial so far?* It prunes only
+when the answer is no. Rank-based pruners (median, percentile, successive halving) instead stop
+whatever is behind at a step, which, after half an epoch of mostly warmup, stops trials that
+would have become the best (docs/benchmarks.md, section 3).
+
+Public Optuna API only (``study.get_trials``, ``trial.intermediate_values``), so it works with
+every sampler and storage.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import optuna
+from optuna.pruners import BasePruner
+from optuna.trial import TrialState
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+
+class CurvePruner(BasePruner):
+    """Prune a trial when an optimistic continuation of its curve cannot beat the best trial.
+
+    At step ``s`` the trial's best value so far is ``b``. Each finished trial ``c`` that ran
+    past ``s`` improved by ``g_c`` after it (its best after ``s`` minus its best up to ``s``;
+    never worse than 0). The trial's *optimistic reach* is ``b`` plus the ``quantile`` of those
+    gains (1.0: the largest gain seen). The trial is pruned when its reach is still worse than
+    the best finished value by more than ``margin`` (relative to that value's size).
+
+    A trial is never judged
+
+    * before ``n_startup_trials`` finished trials ran past its step (no evidence of what
+      happens later);
+    * at steps below ``n_warmup_steps``;
+    * while every finished trial was still at chance at that step: none of their best values
+      up to the step had moved by more than ``chance_delta`` (relative) from the chance level
+      (the median of their first values). That is warmup, when a value says nothing about
+      where a curve will go.
+
+    Args:
+        n_startup_trials: Finished trials that must have run past a step before judging there.
+        n_warmup_steps: Never prune below this step.
+        quantile: Optimism in [0, 1]: which quantile of the finished trials' later gains the
+            trial is credited with (1.0 = the best seen).
+        margin: Relative slack added to the best value (0.02: prune only if even the optimistic
+            reach is more than 2 % worse).
+        chance_delta: Relative distance from the chance level (the finished trials' median
+            first value) that some finished trial must have moved by a step before any trial
+            is judged there.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 2,
+        n_warmup_steps: int = 0,
+        quantile: float = 1.0,
+        margin: float = 0.0,
+        chance_delta: float = 0.02,
+    ) -> None:
+        if n_startup_trials < 1:
+            raise ValueError(f"n_startup_trials must be >= 1 but got {n_startup_trials}.")
+        if n_warmup_steps < 0:
+            raise ValueError(f"n_warmup_steps must be >= 0 but got {n_warmup_steps}.")
+        if not 0.0 <= quantile <= 1.0:
+            raise ValueError(f"quantile must be in [0, 1] but got {quantile}.")
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0 but got {margin}.")
+        if chance_delta < 0:
+            raise ValueError(f"chance_delta must be >= 0 but got {chance_delta}.")
+        self.n_startup_trials = n_startup_trials
+        self.n_warmup_steps = n_warmup_steps
+        self.quantile = quantile
+        self.margin = margin
+        self.chance_delta = chance_delta
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps:
+            return False
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
+        # Signed so that lower is better below, whatever the direction.
+        mine = [sign * v for s, v in trial.intermediate_values.items() if s <= step]
+        mine = [v for v in mine if math.isfinite(v)]
+        if not mine:
+            return False  # non-finite values are the reporter's to handle
+        best_now = min(mine)
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        gains: list[float] = []
+        firsts: list[float] = []
+        bests_before: list[float] = []
+        best_done = math.inf
+        for other in finished:
+            curve = {s: sign * v for s, v in other.intermediate_values.items() if math.isfinite(v)}
+            if not curve:
+                continue
+            firsts.append(curve[min(curve)])
+            best_done = min(best_done, min(curve.values()))
+            before = [v for s, v in curve.items() if s <= step]
+            after = [v for s, v in curve.items() if s > step]
+            if before:
+                bests_before.append(min(before))
+            if before and after:
+                gains.append(max(0.0, min(before) - min(after)))
+        if len(gains) < self.n_startup_trials or not math.isfinite(best_done):
+            return False
+        chance = _quantile(sorted(firsts), 0.5)
+        if all(abs(chance - b) <= self.chance_delta * abs(chance) for b in bests_before):
+            return False  # every finished trial was still at chance here: warmup
+
+        reach = best_now - _quantile(sorted(gains), self.quantile)
+        return reach > best_done + self.margin * abs(best_done)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile of sorted ``values`` (numpy's default method)."""
+    pos = q * (len(values) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)

@@ -1,0 +1,406 @@
+"""Replay whole sweep policies against a learning-curve bank (:mod:`sweeper.bank`), in seconds.
+
+A replayed sweep is a real Optuna study (in memory) with the policy's real sampler and pruner,
+built by :func:`sweeper.study.build_sampler` / :func:`~sweeper.study.build_pruner` from the
+same config nodes as a live sweep. Each trial samples the search space with the live code
+(:meth:`sweeper.space.SearchSpace.sample`), takes the bank's nearest grid point, and "trains"
+by revealing that run's recorded evaluations, one at a time, to a
+:class:`~sweeper.reporting.TrialReporter` built by :func:`sweeper.run.new_reporter` with the
+live prune hook: the pruner, early stopping and divergence decide exactly as in a live sweep.
+The trial's compute is what was revealed: epochs, and the seconds the bank measured there.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sweeper.bank import Bank, Curve
+
+if TYPE_CHECKING:
+    import optuna
+
+    from sweeper.settings import TrainSettings
+    from sweeper.space import SearchSpace
+
+# Pruner variants compared: name -> (conf/pruner option, overrides of its arguments).
+PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "none": ("none", {}),
+    "median": ("median", {}),
+    "median-warm2": ("median", {"n_warmup_steps": 2}),
+    "percentile": ("percentile", {}),
+    "successive_halving": ("successive_halving", {}),
+    "hyperband": ("hyperband", {}),
+    "patient": ("patient", {}),
+    "curve": ("curve", {}),
+}
+BUILT_IN = ("median", "median-warm2", "percentile", "successive_halving", "hyperband", "patient")
+REGRET_GOAL = 0.01
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """What a sweep decides with: sampler and pruner config nodes, early stopping, divergence."""
+
+    name: str
+    sampler: Mapping[str, Any]
+    pruner: Mapping[str, Any]
+    patience: int | None
+    min_delta: float = 0.0
+    divergence_factor: float | None = None
+
+
+def group_node(group: str, option: str, **overrides: Any) -> dict[str, Any]:
+    """The config node of ``conf/<group>/<option>.yaml`` with ``overrides`` applied."""
+    from omegaconf import OmegaConf
+
+    from sweeper.config import CONF_DIR
+
+    path = CONF_DIR / group / f"{option}.yaml"
+    if not path.is_file():
+        raise ValueError(f"{group} must be one of the options in {path.parent} but got {option!r}.")
+    node = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    assert isinstance(node, dict)
+    return {**{str(k): v for k, v in node.items()}, **overrides}
+
+
+def train_defaults() -> dict[str, Any]:
+    """conf/train/default.yaml (early stopping and divergence as shipped)."""
+    from omegaconf import OmegaConf
+
+    from sweeper.config import CONF_DIR
+
+    node = OmegaConf.load(CONF_DIR / "train" / "default.yaml")
+    node.seed = 0  # an interpolation of the root config there
+    out = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(out, dict)
+    return {str(k): v for k, v in out.items()}
+
+
+def make_policy(
+    pruner: str,
+    *,
+    sampler: str = "tpe",
+    early_stopping: bool = True,
+    pruner_args: Mapping[str, Any] | None = None,
+) -> Policy:
+    """A policy from config options: ``pruner`` names a :data:`PRUNERS` variant (or a
+    conf/pruner option), early stopping as in conf/train/default.yaml or off."""
+    option, args = PRUNERS.get(pruner, (pruner, {}))
+    train = train_defaults()
+    return Policy(
+        name=f"{sampler}/{pruner}/{'es' if early_stopping else 'no-es'}",
+        sampler=group_node("sampler", sampler),
+        pruner=group_node("pruner", option, **{**args, **dict(pruner_args or {})}),
+        patience=train["patience"] if early_stopping else None,
+        min_delta=float(train["min_delta"]),
+        divergence_factor=train["divergence_factor"],
+    )
+
+
+def default_policy() -> Policy:
+    """The shipped defaults: conf/config.yaml's sampler and pruner, conf/train early stopping."""
+    from omegaconf import OmegaConf
+
+    from sweeper.config import CONF_DIR
+
+    defaults = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml").defaults)
+    chosen = {k: v for d in defaults or [] if isinstance(d, dict) for k, v in d.items()}
+    policy = make_policy(str(chosen["pruner"]), sampler=str(chosen["sampler"]))
+    return Policy(
+        name=f"default ({chosen['sampler']}/{chosen['pruner']})",
+        sampler=policy.sampler,
+        pruner=policy.pruner,
+        patience=policy.patience,
+        min_delta=policy.min_delta,
+        divergence_factor=policy.divergence_factor,
+    )
+
+
+# ----------------------------------------------------------------------------- one sweep
+
+
+@dataclass(kw_only=True)
+class Trace:
+    """One replayed sweep, trial by trial (cumulative compute; incumbent after each trial)."""
+
+    epochs: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    incumbent: list[float] = field(default_factory=list)  # best finished value; inf: none yet
+    stops: list[str] = field(default_factory=list)
+
+    @property
+    def total_epochs(self) -> float:
+        return self.epochs[-1] if self.epochs else 0.0
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds[-1] if self.seconds else 0.0
+
+
+class Grid:
+    """The bank's runs by grid point, and the nearest point to a sampled draw."""
+
+    def __init__(self, bank: Bank, space: SearchSpace) -> None:
+        names = list(bank.grid)
+        if sorted(space.names) != sorted(names):
+            raise ValueError(
+                f"search space {sorted(space.names)} must search exactly the bank's grid "
+                f"{sorted(names)}."
+            )
+        self.bank = bank
+        self.names = names
+        self.log = {p.name: p.log for p in space.params}
+        self.runs: dict[tuple[Any, ...], list[Curve]] = {}
+        for curve in bank.curves:
+            if curve.epoch:
+                self.runs.setdefault(self.key(curve.params), []).append(curve)
+        missing = math.prod(len(v) for v in bank.grid.values()) - len(self.runs)
+        self.missing = missing  # points without a run (a recording cut short, failed runs)
+
+    def key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[name] for name in self.names)
+
+    def nearest(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The grid point nearest ``params`` (in log where the entry is log), among points
+        that have a run."""
+
+        def distance(point: tuple[Any, ...]) -> float:
+            total = 0.0
+            for name, value in zip(self.names, point, strict=True):
+                drawn = params[name]
+                if isinstance(value, str) or isinstance(drawn, str):
+                    total += 0.0 if value == drawn else 1e9
+                elif self.log.get(name):
+                    total += abs(math.log(drawn) - math.log(value))
+                else:
+                    span = max(self.bank.grid[name]) - min(self.bank.grid[name]) or 1.0
+                    total += abs(drawn - value) / span
+            return total
+
+        return min(self.runs, key=distance)
+
+
+PruneHookFactory = Callable[["optuna.Trial"], Callable[[float, int, bool], bool]]
+
+
+def replay_sweep(
+    bank: Bank,
+    policy: Policy,
+    *,
+    grid: Grid,
+    space: SearchSpace,
+    n_trials: int,
+    seed: int,
+) -> Trace:
+    """One sweep of ``n_trials`` trials under ``policy``, replayed on ``bank``."""
+    import optuna
+
+    from sweeper.objective import Decision
+    from sweeper.run import _report, new_reporter
+    from sweeper.schedule import StepPlan
+    from sweeper.study import build_pruner, build_sampler
+
+    rng = random.Random(seed)
+    settings_of: dict[tuple[Any, ...], TrainSettings] = {}
+    base = _base_settings(bank, policy)
+    study = optuna.create_study(
+        storage=optuna.storages.InMemoryStorage(),
+        direction=bank.direction,  # type: ignore[arg-type]
+        sampler=build_sampler(policy.sampler, seed=seed, space=space),
+        pruner=build_pruner(policy.pruner),
+    )
+    trace = Trace()
+    sign = 1.0 if bank.direction == "minimize" else -1.0
+    incumbent = math.inf
+    totals = [0.0, 0.0]
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal incumbent
+        point = grid.nearest(space.sample(trial))
+        curve = rng.choice(grid.runs[point])
+        if point not in settings_of:
+            settings_of[point] = base.replace(dict(zip(grid.names, point, strict=True)))
+        reporter = new_reporter(
+            settings_of[point],
+            monitor=bank.monitor,
+            direction=bank.direction,
+            prune=lambda value, index, last: _report(trial, value, index, last),
+        )
+        reporter.start(StepPlan(**curve.plan))
+        if curve.initial_loss is not None:
+            reporter.log_train_loss(0, curve.initial_loss)
+        k = 0
+        for k in range(len(curve.step)):
+            decision = reporter.evaluate(
+                step=curve.step[k],
+                val_loss=curve.val_loss[k],
+                metrics={bank.metric: curve.metric[k]},
+            )
+            if decision is not Decision.CONTINUE:
+                break
+        outcome = reporter.outcome
+        totals[0] += outcome.epochs_trained
+        totals[1] += curve.seconds[k]
+        if not outcome.pruned and outcome.best is not None:
+            incumbent = min(incumbent, sign * outcome.best.value)
+        trace.epochs.append(totals[0])
+        trace.seconds.append(totals[1])
+        trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
+        trace.stops.append(outcome.stop)
+        if outcome.pruned:
+            raise optuna.TrialPruned(outcome.reason)
+        assert outcome.best is not None
+        return outcome.best.value
+
+    study.optimize(objective, n_trials=n_trials)
+    return trace
+
+
+def _base_settings(bank: Bank, policy: Policy) -> TrainSettings:
+    from sweeper.settings import TrainSettings
+
+    first = {name: values[0] for name, values in bank.grid.items()}
+    return TrainSettings.from_params(
+        {
+            **bank.train,
+            **first,
+            "patience": policy.patience,
+            "min_delta": policy.min_delta,
+            "divergence_factor": policy.divergence_factor,
+        }
+    )
+
+
+def replay(
+    bank: Bank,
+    policy: Policy,
+    *,
+    space: SearchSpace,
+    n_trials: int,
+    reps: int,
+    seed: int = 0,
+) -> list[Trace]:
+    """``reps`` sweeps of ``policy`` on ``bank``, seeded ``seed``, ``seed + 1``, ..."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    grid = Grid(bank, space)
+    with warnings.catch_warnings():
+        # Experimental samplers (GP) and independent-sampling notes: said once in the docs.
+        warnings.simplefilter("ignore")
+        return [
+            replay_sweep(bank, policy, grid=grid, space=space, n_trials=n_trials, seed=seed + r)
+            for r in range(reps)
+        ]
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def regret(bank: Bank, value: float) -> float:
+    """Relative regret of ``value`` against the bank's best (0: found the best; inf: none)."""
+    if not math.isfinite(value):
+        return math.inf
+    best = bank.best
+    gap = value - best if bank.direction == "minimize" else best - value
+    return max(0.0, gap) / abs(best)
+
+
+def quantiles(values: Sequence[float], qs: Sequence[float] = (0.25, 0.5, 0.75)) -> list[float]:
+    """Nearest-rank quantiles (``inf`` stays ``inf``: "never" is a valid outcome)."""
+    ordered = sorted(values)
+    return [ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] for q in qs]
+
+
+def to_goal(bank: Bank, trace: Trace, *, goal: float = REGRET_GOAL) -> tuple[float, float]:
+    """(epochs, seconds) spent when the incumbent first came within ``goal`` regret (inf:
+    never)."""
+    for epochs, seconds, value in zip(trace.epochs, trace.seconds, trace.incumbent, strict=True):
+        if regret(bank, value) <= goal:
+            return epochs, seconds
+    return math.inf, math.inf
+
+
+def regret_at(bank: Bank, trace: Trace, budget: float) -> float:
+    """Regret of the incumbent with ``budget`` epochs spent (trials finished by then)."""
+    value = math.inf
+    for epochs, incumbent in zip(trace.epochs, trace.incumbent, strict=True):
+        if epochs > budget + 1e-9:
+            break
+        value = incumbent
+    return regret(bank, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """A policy's figures on one bank over its repetitions (medians and IQRs)."""
+
+    policy: str
+    reps: int
+    epochs: list[float]  # total, [q25, median, q75]
+    seconds: list[float]
+    regret: list[float]  # final
+    hit_rate: float  # share of sweeps ending within the regret goal
+    to_goal_epochs: list[float]
+    to_goal_seconds: list[float]
+    pruned: float  # mean trials pruned per sweep
+    early: float  # mean trials early-stopped per sweep
+
+
+def summarize(bank: Bank, policy: str, traces: Sequence[Trace]) -> Summary:
+    goals = [to_goal(bank, t) for t in traces]
+    finals = [regret(bank, t.incumbent[-1]) for t in traces]
+    return Summary(
+        policy=policy,
+        reps=len(traces),
+        epochs=quantiles([t.total_epochs for t in traces]),
+        seconds=quantiles([t.total_seconds for t in traces]),
+        regret=quantiles(finals),
+        hit_rate=sum(r <= REGRET_GOAL for r in finals) / len(finals),
+        to_goal_epochs=quantiles([g[0] for g in goals]),
+        to_goal_seconds=quantiles([g[1] for g in goals]),
+        pruned=sum(sum(s in ("pruned", "diverged") for s in t.stops) for t in traces) / len(traces),
+        early=sum(t.stops.count("early_stopping") for t in traces) / len(traces),
+    )
+
+
+def regret_curve(bank: Bank, traces: Sequence[Trace], budgets: Sequence[float]) -> list[float]:
+    """Median regret over ``traces`` at each compute budget (epochs)."""
+    return [quantiles([regret_at(bank, t, b) for t in traces], (0.5,))[0] for b in budgets]
+
+
+def plot(
+    curves: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    path: Any,
+    *,
+    title: str,
+) -> None:
+    """Median regret vs compute, one panel per task: ``curves[task][policy] = (budgets,
+    regrets)``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 4.2), squeeze=False)
+    for ax, (task, lines) in zip(axes[0], curves.items(), strict=True):
+        for name, (budgets, regrets) in lines.items():
+            shown = [min(r, 1.0) * 100 for r in regrets]
+            style = "-" if "curve" in name or "default" in name else "--"
+            ax.step(budgets, shown, where="post", label=name, linestyle=style, linewidth=1.4)
+        ax.axhline(REGRET_GOAL * 100, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_xlabel("compute spent (epochs trained, all trials)")
+        ax.set_ylabel("median regret of best trial found (%)")
+        ax.set_title(task)
+        ax.grid(True, alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,204 @@
+"""``python -m sweeper.replay BANK...``: compare sweep policies on recorded learning curves.
+
+    python -m sweeper.replay benchmarks/banks/*.json.gz                  # pruners x early stop
+    python -m sweeper.replay benchmarks/banks/*.json.gz --samplers random qmc tpe gp \\
+        --pruners none median curve --early-stopping on
+    python -m sweeper.replay BANK --reps 20 --png regret.png --json figures.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sweeper.bank import Bank, load
+from sweeper.replay import (
+    BUILT_IN,
+    PRUNERS,
+    Policy,
+    Summary,
+    Trace,
+    default_policy,
+    group_node,
+    make_policy,
+    plot,
+    quantiles,
+    regret_curve,
+    replay,
+    summarize,
+    to_goal,
+)
+
+
+def _fmt(values: Sequence[float], spec: str = ".1f") -> str:
+    q25, med, q75 = values
+    show = lambda v: "never" if math.isinf(v) else format(v, spec)  # noqa: E731
+    return f"{show(med)} [{show(q25)}, {show(q75)}]"
+
+
+def _pct(values: Sequence[float]) -> str:
+    return _fmt([v * 100 for v in values], ".2f")
+
+
+def table(rows: Sequence[Summary], *, bank_epochs: float) -> str:
+    head = [
+        "policy",
+        "epochs (median [IQR])",
+        "of exhaustive",
+        "minutes",
+        "regret % at end",
+        "sweeps <= 1 %",
+        "epochs to <= 1 %",
+        "minutes to <= 1 %",
+        "pruned / early-stopped per sweep",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in rows:
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    s.policy,
+                    _fmt(s.epochs),
+                    f"{s.epochs[1] / bank_epochs:.0%}",
+                    _fmt([v / 60 for v in s.seconds]),
+                    _pct(s.regret),
+                    f"{s.hit_rate:.0%}",
+                    _fmt(s.to_goal_epochs),
+                    _fmt([v / 60 for v in s.to_goal_seconds]),
+                    f"{s.pruned:.1f} / {s.early:.1f}",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def policies_for(args: argparse.Namespace) -> list[Policy]:
+    out = []
+    es = {"on": [True], "off": [False], "both": [True, False]}[args.early_stopping]
+    for sampler in args.samplers:
+        for pruner in args.pruners:
+            for early in es:
+                out.append(make_policy(pruner, sampler=sampler, early_stopping=early))
+    if args.default:
+        out.append(default_policy())
+    return out
+
+
+def verdict(
+    bank: Bank, traces: dict[str, list[Trace]], candidate: str, budgets: Sequence[float]
+) -> dict[str, Any]:
+    """The goal of issue 15 for ``candidate``: <= 1 % regret at <= 1/3 of the exhaustive
+    study's compute (median), and no worse than the best built-in pruner at any budget."""
+    mine = traces[candidate]
+    to_goal_epochs = quantiles([to_goal(bank, t)[0] for t in mine])
+    built_in = [name for name in traces if name.split("/")[1:2] and name.split("/")[1] in BUILT_IN]
+    curve = regret_curve(bank, mine, budgets)
+    rivals = {name: regret_curve(bank, traces[name], budgets) for name in built_in}
+    worse = []
+    for i, budget in enumerate(budgets):
+        best = min((r[i] for r in rivals.values()), default=math.inf)
+        if curve[i] > best + 1e-12:
+            worse.append((budget, curve[i] - best))
+    third = bank.total_epochs / 3
+    return {
+        "candidate": candidate,
+        "epochs_to_goal": to_goal_epochs,
+        "third_of_exhaustive": third,
+        "compute_goal_met": to_goal_epochs[1] <= third,
+        "budgets": len(budgets),
+        "budgets_worse_than_best_built_in": len(worse),
+        "largest_gap_points": max((g for _, g in worse), default=0.0) * 100,
+        "worse_at": [round(b, 1) for b, _ in worse][:12],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m sweeper.replay",
+        description="Replay sweep policies (sampler, pruner, early stopping) on curve banks.",
+    )
+    p.add_argument("banks", nargs="+", type=Path, help="bank files (python -m sweeper.bank)")
+    p.add_argument("--trials", type=int, default=20, help="trials per sweep (%(default)s)")
+    p.add_argument("--reps", type=int, default=200, help="sweeps per policy and bank")
+    p.add_argument("--seed", type=int, default=0, help="first sweep's seed (%(default)s)")
+    p.add_argument("--samplers", nargs="+", default=["tpe"], help="conf/sampler options")
+    p.add_argument(
+        "--pruners", nargs="+", default=list(PRUNERS), help=f"from {list(PRUNERS)} or conf/pruner"
+    )
+    p.add_argument("--early-stopping", choices=("on", "off", "both"), default="both")
+    p.add_argument("--default", action="store_true", help="add the shipped default policy")
+    p.add_argument("--candidate", default=None, help="policy judged against the issue's goal")
+    p.add_argument("--space", default="default", help="conf/search_space option")
+    p.add_argument("--png", type=Path, default=None, help="regret-vs-compute figure")
+    p.add_argument("--json", type=Path, default=None, help="all figures, machine-readable")
+    args = p.parse_args(argv)
+    if args.trials < 1 or args.reps < 1:
+        p.error(f"--trials and --reps must be >= 1 but got {args.trials} and {args.reps}.")
+
+    from sweeper.space import parse_space
+
+    space = parse_space(group_node("search_space", args.space))
+    policies = policies_for(args)
+    report: dict[str, Any] = {"trials": args.trials, "reps": args.reps, "tasks": {}}
+    curves: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    for path in args.banks:
+        bank = load(path)
+        print(
+            f"\n## {bank.task}: {path.name}, {len(bank.curves)} runs, best {bank.monitor} "
+            f"{bank.best:.4f}, exhaustive compute {bank.total_epochs:.0f} epochs"
+        )
+        traces: dict[str, list[Trace]] = {}
+        rows = []
+        for policy in policies:
+            started = time.perf_counter()
+            traces[policy.name] = replay(
+                bank, policy, space=space, n_trials=args.trials, reps=args.reps, seed=args.seed
+            )
+            rows.append(summarize(bank, policy.name, traces[policy.name]))
+            print(
+                f"  .. {policy.name}: {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+        print(table(rows, bank_epochs=bank.total_epochs))
+        top = max(t.total_epochs for ts in traces.values() for t in ts)
+        budgets = [top * i / 100 for i in range(101)]
+        curves[bank.task] = {
+            name: (budgets, regret_curve(bank, ts, budgets)) for name, ts in traces.items()
+        }
+        task_report: dict[str, Any] = {
+            "bank": str(path),
+            "best": bank.best,
+            "exhaustive_epochs": bank.total_epochs,
+            "summaries": [s.__dict__ for s in rows],
+        }
+        candidate = args.candidate or (policies[-1].name if args.default else None)
+        if candidate in traces:
+            v = verdict(bank, traces, candidate, budgets)
+            task_report["verdict"] = v
+            print(
+                f"- {candidate}: epochs to <= 1 % regret {_fmt(v['epochs_to_goal'])} vs 1/3 of "
+                f"exhaustive {v['third_of_exhaustive']:.0f} -> "
+                f"{'met' if v['compute_goal_met'] else 'missed'}; worse than the best built-in "
+                f"pruner at {v['budgets_worse_than_best_built_in']}/{v['budgets']} budgets "
+                f"(largest gap {v['largest_gap_points']:.2f} points)"
+            )
+        report["tasks"][bank.task] = task_report
+    if args.png is not None:
+        plot(curves, args.png, title=f"{args.trials}-trial sweeps, {args.reps} replays each")
+        print(f"\nfigure: {args.png}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
