@@ -127,7 +127,7 @@ class Bank:
                     "seed": c.seed,
                     "plan": c.plan,
                     "initial_loss": _round(c.initial_loss),
-                    "seconds": _round(c.seconds[-1] if c.seconds else 0.0),
+                    "seconds": round(c.seconds[-1], 2) if c.seconds else 0.0,
                     "evals": {
                         "epoch": [round(e, 4) for e in c.epoch],
                         "step": list(c.step),
@@ -515,7 +515,8 @@ def record(
             f"sweep.n_trials={n}",
             f"sweep.study_name={study_name}",
             "quiet=true",
-            *overrides,
+            # The objective named there runs inside TimedObjective (set above).
+            *(o for o in overrides if not o.startswith("objective=")),
         ]
     )
     started = time.perf_counter()

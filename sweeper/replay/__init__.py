@@ -132,6 +132,7 @@ class Trace:
     seconds: list[float] = field(default_factory=list)
     incumbent: list[float] = field(default_factory=list)  # best finished value; inf: none yet
     stops: list[str] = field(default_factory=list)
+    points: list[tuple[Any, ...]] = field(default_factory=list)  # the grid point of each trial
 
     @property
     def total_epochs(self) -> float:
@@ -252,6 +253,7 @@ def replay_sweep(
         trace.seconds.append(totals[1])
         trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
         trace.stops.append(outcome.stop)
+        trace.points.append(point)
         if outcome.pruned:
             raise optuna.TrialPruned(outcome.reason)
         assert outcome.best is not None

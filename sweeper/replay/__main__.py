@@ -136,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--early-stopping", choices=("on", "off", "both"), default="both")
     p.add_argument("--default", action="store_true", help="add the shipped default policy")
     p.add_argument("--candidate", default=None, help="policy judged against the issue's goal")
-    p.add_argument("--space", default="default", help="conf/search_space option")
+    p.add_argument(
+        "--space", default="default", help="conf/search_space option or a YAML file (%(default)s)"
+    )
     p.add_argument("--png", type=Path, default=None, help="regret-vs-compute figure")
     p.add_argument("--json", type=Path, default=None, help="all figures, machine-readable")
     args = p.parse_args(argv)
@@ -145,7 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from sweeper.space import parse_space
 
-    space = parse_space(group_node("search_space", args.space))
+    if Path(args.space).is_file():
+        import yaml
+
+        space = parse_space(yaml.safe_load(Path(args.space).read_text()))
+    else:
+        space = parse_space(group_node("search_space", args.space))
     policies = policies_for(args)
     report: dict[str, Any] = {"trials": args.trials, "reps": args.reps, "tasks": {}}
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = {}

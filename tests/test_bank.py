@@ -1,0 +1,162 @@
+"""Curve banks: export from a sweeper study, save/load round trip, the recording command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+
+from sweeper.bank import (
+    TimedObjective,
+    export,
+    grid_overrides,
+    grid_points,
+    load,
+    parse_grid,
+    read_timings,
+    save,
+    settings_key,
+)
+
+
+def sweeper_study(curves: dict[float, list[float]], *, pruned: bool = False) -> optuna.Study:
+    """A study shaped like sweeper's: one trial per lr, user attrs as Sweep._record sets them."""
+    study = optuna.create_study(direction="minimize")
+    study.set_user_attr("task_info", {"task": "sst2", "metric": "accuracy", "monitor": "val_loss"})
+    start = dt.datetime(2026, 1, 1)
+    for lr, losses in curves.items():
+        evals = [
+            {
+                "index": i + 1,
+                "step": 5 * (i + 1),
+                "epoch": 0.5 * (i + 1),
+                "val_loss": v,
+                "value": v,
+                "accuracy": 1 - v,
+            }
+            for i, v in enumerate(losses)
+        ]
+        settings = {"seed": 7, "lr": lr, "num_epochs": len(losses) // 2, "evals_per_epoch": 2}
+        state = optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE
+        trial = optuna.trial.create_trial(
+            state=state,
+            value=None if pruned else min(losses),
+            params={"lr": lr},
+            distributions={"lr": optuna.distributions.FloatDistribution(1e-5, 1e-3, log=True)},
+            intermediate_values={i + 1: v for i, v in enumerate(losses)},
+            user_attrs={
+                "settings": settings,
+                "evals": evals,
+                "plan": {"num_examples": 100, "steps_per_epoch": 10},
+                "best": {"stop": "pruned" if pruned else "completed"},
+            },
+        )
+        # Wall time: 10 s per trial, for the steps-proportional seconds.
+        trial.datetime_start = start
+        trial.datetime_complete = start + dt.timedelta(seconds=10)
+        study.add_trial(trial)
+    return study
+
+
+def test_export_save_load_round_trip(tmp_path: Path) -> None:
+    study = sweeper_study({1e-4: [0.6, 0.5, 0.45, 0.47], 1e-5: [0.69, 0.68]})
+    bank = export(study, provenance={"command": "test"})
+    assert bank.task == "sst2" and bank.monitor == "val_loss" and bank.direction == "minimize"
+    assert bank.grid == {"lr": [1e-5, 1e-4]}
+    assert bank.evals_per_epoch == 2
+    assert bank.train == {"seed": 7, "num_epochs": 2, "evals_per_epoch": 2}
+    assert bank.best == pytest.approx(0.45)
+    assert bank.total_epochs == pytest.approx(2.0 + 1.0)
+    for path in (tmp_path / "b.json.gz", tmp_path / "b.json"):
+        save(bank, path)
+        again = load(path)
+        # Equal up to the stored precision (6 significant digits), and stable from then on.
+        assert again.as_dict() == bank.as_dict()
+        assert again.curves[0].val_loss == pytest.approx(bank.curves[0].val_loss)
+    assert (tmp_path / "b.json.gz").read_bytes()[:2] == b"\x1f\x8b"
+    # The same bank gives the same bytes (no timestamp in the gzip header).
+    first = (tmp_path / "b.json.gz").read_bytes()
+    save(bank, tmp_path / "b.json.gz")
+    assert (tmp_path / "b.json.gz").read_bytes() == first
+
+
+def test_export_shares_wall_time_by_steps_without_timings() -> None:
+    bank = export(sweeper_study({1e-4: [0.6, 0.5, 0.45, 0.47]}))
+    (curve,) = bank.curves
+    assert curve.seconds == pytest.approx((2.5, 5.0, 7.5, 10.0))
+    assert curve.metric == pytest.approx((0.4, 0.5, 0.55, 0.53))
+    assert "shared out by optimizer steps" in bank.provenance["seconds"]
+
+
+def test_export_uses_measured_timings() -> None:
+    study = sweeper_study({1e-4: [0.6, 0.5]})
+    key = settings_key(study.trials[0].user_attrs["settings"])
+    bank = export(study, timings={key: {"seconds": [3.0, 4.5], "initial_loss": 0.7}})
+    assert bank.curves[0].seconds == (3.0, 4.5)
+    assert bank.curves[0].initial_loss == 0.7
+    assert bank.provenance["seconds"] == "measured per evaluation"
+
+
+def test_export_refuses_a_pruned_study() -> None:
+    with pytest.raises(ValueError, match="was pruned: a bank needs an unpruned study"):
+        export(sweeper_study({1e-4: [0.6, 0.5]}, pruned=True))
+
+
+def test_grid_points_cover_the_grid_in_a_seeded_order() -> None:
+    grid = parse_grid(["lr=1e-5,1e-4", "scheduler=linear,cosine", "num_epochs=1"])
+    points = grid_points(grid)
+    assert len(points) == 2 * 2 * 1 * len(grid["warmup_ratio"])
+    assert len({json.dumps(p, sort_keys=True) for p in points}) == len(points)
+    assert points == grid_points(grid)
+    assert grid["lr"] == [1e-5, 1e-4] and grid["num_epochs"] == [1]
+    overrides = grid_overrides(grid)
+    assert overrides[0] == "search_space=none"
+    assert "+search_space.lr={type: categorical, choices: [1e-05, 0.0001]}" in overrides
+    assert overrides[-1].startswith("sweep.enqueue=[{lr: ")
+    with pytest.raises(ValueError, match="name=v1,v2"):
+        parse_grid(["lr"])
+
+
+@pytest.mark.slow
+def test_record_runs_the_grid_unpruned_and_exports_every_point(tmp_path: Path) -> None:
+    from sweeper.bank import record
+
+    grid = {
+        "lr": [1e-4, 1e-3],
+        "warmup_ratio": [0.1],
+        "num_epochs": [1, 2],
+        "scheduler": ["linear"],
+    }
+    try:
+        bank = record(
+            out=tmp_path / "bank.json.gz",
+            results_dir=tmp_path / "run",
+            grid=grid,
+            overrides=[
+                "objective=tests.fake_objective.QuadraticObjective",
+                "data=builtin",
+                "data.builtin.num_train=64",
+                "train.batch_size=32",
+                "train.log_every_steps=1",
+            ],
+        )
+    finally:
+        TimedObjective.inner = "objectives.glue.GlueObjective"
+        TimedObjective.log = None
+    assert len(bank.curves) == 4
+    assert sorted((c.params["lr"], c.params["num_epochs"]) for c in bank.curves) == [
+        (1e-4, 1),
+        (1e-4, 2),
+        (1e-3, 1),
+        (1e-3, 2),
+    ]
+    # Every evaluation of every schedule: 2 per epoch, never pruned nor stopped early.
+    assert [len(c.epoch) for c in bank.curves] == [2 * c.params["num_epochs"] for c in bank.curves]
+    assert bank.provenance["seconds"] == "measured per evaluation"
+    assert all(c.initial_loss is not None for c in bank.curves)
+    assert bank.provenance["grid_size"] == 4 and bank.provenance["commit"]
+    assert load(tmp_path / "bank.json.gz").as_dict() == bank.as_dict()
+    assert len(read_timings(tmp_path / "run" / "bank-sst2.timings.jsonl")) == 4

@@ -1,0 +1,187 @@
+"""The replay benchmark on hand-made banks whose answers are known."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sweeper.bank import Bank, Curve, save
+from sweeper.replay import (
+    Grid,
+    Trace,
+    make_policy,
+    quantiles,
+    regret,
+    regret_at,
+    regret_curve,
+    replay,
+    summarize,
+    to_goal,
+    train_defaults,
+)
+from sweeper.space import parse_space
+
+LR_SPACE = parse_space({"lr": {"type": "float", "low": 1e-5, "high": 1e-4, "log": True}})
+
+
+def curve(lr: float, losses: list[float], seconds: list[float], **extra: Any) -> Curve:
+    epochs = len(losses) // 2
+    return Curve(
+        params={"lr": lr},
+        seed=0,
+        plan={
+            "num_examples": 100,
+            "batch_size": 10,
+            "grad_accum": 1,
+            "drop_last": False,
+            "num_epochs": epochs,
+            "batches_per_epoch": 10,
+            "steps_per_epoch": 10,
+            "num_training_steps": 10 * epochs,
+            "num_warmup_steps": 1,
+        },
+        initial_loss=extra.get("initial_loss", 0.7),
+        epoch=tuple(0.5 * (i + 1) for i in range(len(losses))),
+        step=tuple(5 * (i + 1) for i in range(len(losses))),
+        val_loss=tuple(losses),
+        metric=tuple(1 - v for v in losses),
+        seconds=tuple(seconds),
+    )
+
+
+def bank_of(*curves: Curve, num_epochs: int = 1) -> Bank:
+    train = {k: v for k, v in train_defaults().items() if k != "lr"}
+    return Bank(
+        task="toy",
+        monitor="val_loss",
+        direction="minimize",
+        metric="accuracy",
+        evals_per_epoch=2,
+        train={**train, "num_epochs": num_epochs},
+        grid={"lr": sorted({c.params["lr"] for c in curves})},
+        provenance={},
+        curves=curves,
+    )
+
+
+# A good and a poor learning rate, one epoch (two evaluations) each.
+GOOD = curve(1e-4, [0.6, 0.5], [3.0, 6.0])
+POOR = curve(1e-5, [0.7, 0.65], [4.0, 8.0])
+TWO = bank_of(GOOD, POOR)
+
+
+def test_no_pruning_spends_every_epoch_and_regret_is_known() -> None:
+    policy = make_policy("none", sampler="random", early_stopping=False)
+    for trace in replay(TWO, policy, space=LR_SPACE, n_trials=6, reps=20):
+        assert trace.epochs == pytest.approx([1.0 * (i + 1) for i in range(6)])
+        per_trial = [6.0 if p == (1e-4,) else 8.0 for p in trace.points]
+        assert trace.total_seconds == pytest.approx(sum(per_trial))
+        found_good = (1e-4,) in trace.points
+        assert regret(TWO, trace.incumbent[-1]) == pytest.approx(0.0 if found_good else 0.3)
+        assert trace.stops == ["completed"] * 6
+
+
+def test_early_stopping_ends_a_trial_after_patience_evaluations() -> None:
+    bank = bank_of(curve(1e-4, [0.5, 0.6, 0.7, 0.4, 0.3, 0.2], [1, 2, 3, 4, 5, 6]), num_epochs=3)
+    (with_es,) = replay(bank, make_policy("none"), space=LR_SPACE, n_trials=2, reps=1)
+    # patience 2 (conf/train/default.yaml): stops after evaluation 3, at epoch 1.5, 3 s.
+    assert train_defaults()["patience"] == 2
+    assert with_es.epochs == pytest.approx([1.5, 3.0])
+    assert with_es.seconds == pytest.approx([3.0, 6.0])
+    assert with_es.stops == ["early_stopping"] * 2
+    assert regret(bank, with_es.incumbent[-1]) == pytest.approx((0.5 - 0.2) / 0.2)
+    (without,) = replay(
+        bank, make_policy("none", early_stopping=False), space=LR_SPACE, n_trials=2, reps=1
+    )
+    assert without.epochs == pytest.approx([3.0, 6.0])
+    assert regret(bank, without.incumbent[-1]) == 0.0
+
+
+def test_pruned_trials_count_only_what_they_trained() -> None:
+    policy = make_policy(
+        "median", sampler="random", early_stopping=False, pruner_args={"n_startup_trials": 1}
+    )
+    traces = replay(TWO, policy, space=LR_SPACE, n_trials=8, reps=20)
+    pruned_after_good = 0
+    for trace in traces:
+        spent = [b - a for a, b in zip([0.0, *trace.epochs], trace.epochs, strict=False)]
+        seconds = [b - a for a, b in zip([0.0, *trace.seconds], trace.seconds, strict=False)]
+        for i, (point, stop) in enumerate(zip(trace.points, trace.stops, strict=True)):
+            assert spent[i] == pytest.approx(0.5 if stop == "pruned" else 1.0)
+            assert seconds[i] == pytest.approx(
+                {(1e-4,): 3.0, (1e-5,): 4.0}[point]
+                if stop == "pruned"
+                else {(1e-4,): 6.0, (1e-5,): 8.0}[point]
+            )
+            earlier = list(zip(trace.points[:i], trace.stops[:i], strict=True))
+            if (
+                point == (1e-5,)
+                and ((1e-4,), "completed") in earlier
+                and ((1e-5,), "completed") not in earlier
+            ):
+                # The median at evaluation 1 of finished trials is the good one's 0.6 < 0.7.
+                assert stop == "pruned"
+                pruned_after_good += 1
+        assert all(
+            stop == "completed"
+            for p, stop in zip(trace.points, trace.stops, strict=True)
+            if p == (1e-4,)
+        )
+    assert pruned_after_good > 0
+
+
+def test_divergence_uses_the_recorded_initial_loss() -> None:
+    bank = bank_of(curve(1e-4, [2.5, 2.4], [1, 2], initial_loss=0.7), GOOD)
+    # Two curves for one point are two seeds; here: one diverging run vs a sane one.
+    (trace,) = replay(
+        bank, make_policy("none", early_stopping=False), space=LR_SPACE, n_trials=10, reps=1
+    )
+    assert "diverged" in trace.stops and "completed" in trace.stops
+
+
+def test_grid_snaps_to_the_nearest_point_in_log_space() -> None:
+    grid = Grid(TWO, LR_SPACE)
+    # The log-midpoint is 3.16e-5; 5e-5 is nearer 1e-5 on a linear scale, 1e-4 on a log one.
+    assert grid.nearest({"lr": 3.1e-5}) == (1e-5,)
+    assert grid.nearest({"lr": 3.2e-5}) == (1e-4,)
+    assert grid.nearest({"lr": 5e-5}) == (1e-4,)
+    with pytest.raises(ValueError, match="must search exactly the bank's grid"):
+        Grid(TWO, parse_space({"warmup_ratio": {"type": "float", "low": 0.0, "high": 0.2}}))
+
+
+def test_figures_from_traces() -> None:
+    a = Trace(epochs=[1, 2, 3], seconds=[10, 20, 30], incumbent=[0.65, 0.65, 0.5])
+    b = Trace(epochs=[1, 2, 3], seconds=[5, 10, 15], incumbent=[math.inf, 0.503, 0.503])
+    assert to_goal(TWO, a) == (3, 30)
+    assert to_goal(TWO, b) == (2, 10)  # 0.6 % regret
+    assert regret_at(TWO, a, 2.5) == pytest.approx(0.3)
+    assert regret_at(TWO, b, 0.5) == math.inf
+    assert regret_curve(TWO, [a, a, b], [1, 3]) == [pytest.approx(0.3), 0.0]
+    assert regret_curve(TWO, [a, b, b], [1, 3]) == [math.inf, pytest.approx(0.006)]
+    assert quantiles([1, 2, 3, math.inf]) == [1, 2, 3]
+    s = summarize(TWO, "x", [a, b])
+    assert s.hit_rate == 1.0 and s.epochs == [3, 3, 3] and s.to_goal_epochs == [2, 2, 3]
+
+
+def test_command_line_prints_tables_and_writes_the_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sweeper.replay.__main__ import main
+
+    bank = bank_of(
+        *(curve(lr, [0.7 - 1000 * lr, 0.69 - 1500 * lr], [1, 2]) for lr in (1e-5, 3e-5, 1e-4)),
+    )
+    path = save(bank, tmp_path / "toy.json.gz")
+    # The default space searches four entries; this bank only lr: a space file with lr alone.
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: {type: float, low: 1.0e-5, high: 1.0e-4, log: true}\n")
+    args = [str(path), "--reps", "3", "--pruners", "none", "curve", "--samplers", "random"]
+    figures = ["--png", str(tmp_path / "r.png"), "--json", str(tmp_path / "r.json")]
+    assert main([*args, "--space", str(space), *figures]) == 0
+    out = capsys.readouterr().out
+    assert "random/none/es" in out and "random/curve/no-es" in out
+    assert (tmp_path / "r.png").stat().st_size > 1000
+    assert '"toy"' in (tmp_path / "r.json").read_text()
