@@ -140,7 +140,7 @@ def test_cfg_job_and_help_run_without_training() -> None:
     helped = _cli("--help")
     assert helped.returncode == 0
     for text in (
-        "pruner: hyperband, median",
+        "pruner: curve, hyperband, median",
         "data.task=mrpc",
         "search_space.lr.high",
         "pruner=hyperband",
