@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sweeper.direction import better, direction_of
+from sweeper.formatting import fmt_duration, fmt_params
 from sweeper.objective import Decision
 
 if TYPE_CHECKING:
@@ -47,27 +48,6 @@ _QUIET_ENV = {
 _env_set: set[str] = set()
 # Bars redraw at most this often (seconds); the plain lines do not depend on it.
 _REFRESH_S = 0.25
-
-
-def fmt_params(params: Mapping[str, Any]) -> str:
-    """``lr=1.2e-04 warmup_ratio=0.12 scheduler=cosine`` (scheduler_kwargs. prefixes dropped)."""
-    parts = []
-    for key, value in params.items():
-        name = key.removeprefix("scheduler_kwargs.")
-        if isinstance(value, float):
-            parts.append(f"{name}={value:.3g}" if abs(value) >= 1e-3 else f"{name}={value:.2e}")
-        else:
-            parts.append(f"{name}={value}")
-    return " ".join(parts)
-
-
-def fmt_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 # -- library chatter ---------------------------------------------------------------------------

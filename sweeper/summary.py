@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import math
 import os
 import shlex
 import sys
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.progress import fmt_duration, fmt_params
+from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
 from sweeper.secrets import redact
 
@@ -86,16 +85,6 @@ def announce(
         )
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-    return str(value)
-
-
 def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: list[str]) -> str:
     """A plain-text table of trials (params, best val loss, metric, best epoch, state)."""
     header = [
@@ -113,14 +102,14 @@ def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: l
             [
                 str(r.number),
                 r.state.lower(),
-                _fmt(r.best.get("best_val_loss")),
-                _fmt(r.best.get(f"best_{metric}")),
-                _fmt(r.best_epoch, 2),
-                _fmt(r.best.get("epochs_trained"), 2),
+                fmt_value(r.best.get("best_val_loss")),
+                fmt_value(r.best.get(f"best_{metric}")),
+                fmt_value(r.best_epoch, 2),
+                fmt_value(r.best.get("epochs_trained"), 2),
                 *[
-                    _fmt(r.params.get(n), 3)
+                    fmt_value(r.params.get(n), 3)
                     if isinstance(r.params.get(n), float)
-                    else _fmt(r.params.get(n))
+                    else fmt_value(r.params.get(n))
                     for n in names
                 ],
             ]
@@ -304,9 +293,9 @@ def finish(sweep: SweepEnd) -> float | None:
         b = best_first[0]
         whole = b.best_epoch_whole
         lines.append(
-            f"best:    trial {b.number}: val_loss={_fmt(b.best.get('best_val_loss'))} "
-            f"{info.metric}={_fmt(b.best.get(f'best_{info.metric}'))} at epoch "
-            f"{_fmt(b.best_epoch, 2)} (whole epochs: {whole}; schedule horizon "
+            f"best:    trial {b.number}: val_loss={fmt_value(b.best.get('best_val_loss'))} "
+            f"{info.metric}={fmt_value(b.best.get(f'best_{info.metric}'))} at epoch "
+            f"{fmt_value(b.best_epoch, 2)} (whole epochs: {whole}; schedule horizon "
             f"{b.settings.get('num_epochs')} epochs)"
         )
         lines.append(f"         {fmt_params(b.params)}")

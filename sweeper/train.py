@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sweeper.progress import Progress, fmt_params, quiet_libraries
+from sweeper.formatting import fmt_params
+from sweeper.progress import Progress, quiet_libraries
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "sweeper.errors": 0,
     "sweeper.secrets": 0,
     "sweeper.direction": 0,
+    "sweeper.formatting": 0,
     "sweeper.signals": 0,
     # 1. step math, config plumbing
     "sweeper.schedule": 1,
@@ -113,8 +114,7 @@ def test_objectives_know_nothing_of_optuna_or_mlflow(module: str) -> None:
     assert not used & OPTUNA_OR_MLFLOW, f"{module} imports {sorted(used & OPTUNA_OR_MLFLOW)}"
     assert all(LAYERS.get(t, 99) <= OBJECTIVE_MAY_IMPORT or t == "sweeper" for t in used), used
     source = "\n".join(
-        p.read_text(encoding="utf-8")
-        for p in ROOT.joinpath(*module.split(".")).parent.glob("*.py")
+        p.read_text(encoding="utf-8") for p in ROOT.joinpath(*module.split(".")).parent.glob("*.py")
     )
     assert "import optuna" not in source and "import mlflow" not in source
 

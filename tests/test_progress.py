@@ -26,7 +26,8 @@ from typing import Any
 import optuna
 import pytest
 
-from sweeper.progress import Progress, fmt_params, quiet_libraries
+from sweeper.formatting import fmt_params
+from sweeper.progress import Progress, quiet_libraries
 from sweeper.schedule import plan_steps
 from sweeper.summary import next_commands
 from tests.conftest import ROOT

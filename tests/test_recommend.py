@@ -12,14 +12,9 @@ from mlflow import MlflowClient
 
 from sweeper.config import compose
 from sweeper.errors import StudyError
-from sweeper.recommend import (
-    Recommendation,
-    SharedRecommendation,
-    confirm_seeds_flag,
-    recommend,
-    regret,
-)
+from sweeper.recommend import confirm_seeds_flag, recommend
 from sweeper.run import run
+from sweeper.selection import Recommendation, SharedRecommendation, regret
 from sweeper.train import train
 from tests.fake_objective import fake_overrides
 
@@ -153,7 +148,7 @@ class _StubSession:
         self.top = [trial]
 
     def train(self, settings: Any, *, seed: int) -> Any:
-        from sweeper.recommend import SeedRun
+        from sweeper.selection import SeedRun
 
         early = settings.patience is not None
         self.seen.append((settings.num_epochs, early, seed))
@@ -183,7 +178,7 @@ class _StubSession:
 def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds(
     short_final: float, epochs: int, words: str
 ) -> None:
-    from sweeper.recommend import recommend_one
+    from sweeper.selection import recommend_one
 
     session = _StubSession(
         {(3, True): (0.3, 0.4), (3, False): (0.3, 0.4), (2, False): (0.31, short_final)}
@@ -201,7 +196,7 @@ def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds
 
 
 def test_seed_runs_report_held_out_test_metrics(tmp_path: Path) -> None:
-    from sweeper.recommend import SeedRun, test_metrics
+    from sweeper.selection import SeedRun, test_metrics
 
     runs = [
         SeedRun(
@@ -333,7 +328,7 @@ def test_on_a_small_real_sweep_of_shared_sst2(
     # sweep's train.num_epochs=2 would beat the recommended value), then the config.
     import shlex
 
-    from sweeper.recommend import config_delta, use_command
+    from sweeper.report import config_delta, use_command
 
     use = use_command(rec.config_path, overrides, delta=config_delta(rec.settings, keys=[]))
     args = shlex.split(use)[3:]
