@@ -190,3 +190,16 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"config: {str(err).splitlines()[0]}") from None
     assert isinstance(plain, dict)
     return {str(k): v for k, v in plain.items()}
+
+
+def task_overrides() -> list[str]:
+    """The command line's overrides of the running Hydra job, secrets redacted (none outside one).
+
+    What the summary and the recommendation echo back in the commands they print.
+    """
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return [redact(o) for o in HydraConfig.get().overrides.task]
+    except ValueError:
+        return []

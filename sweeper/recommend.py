@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sweeper.config import task_overrides
 from sweeper.errors import ConfigError
 from sweeper.report import (
     config_delta,
@@ -39,7 +40,6 @@ from sweeper.report import (
     write_report,
     write_shared_report,
 )
-from sweeper.secrets import redact
 from sweeper.selection import (
     Recommendation,
     Session,
@@ -77,15 +77,6 @@ def _tracker_for(session: Session) -> Tracker | None:
     return tracker
 
 
-def _overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return [redact(o) for o in HydraConfig.get().overrides.task]
-    except ValueError:
-        return []
-
-
 def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRecommendation:
     """Run the recommendation the config describes; prints the result, returns it."""
     from sweeper.checks import check
@@ -100,7 +91,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
             raise ConfigError(f"recommend.{key} must be an integer >= {low} but got {value!r}.")
     studies = list(rcfg.get("studies") or [])
     config_dir = recommended_dir(rcfg.get("config_dir"), results_dir=checked.results_dir)
-    overrides = _overrides()
+    overrides = task_overrides()
     if studies:
         if len(studies) < 2:
             raise ConfigError(f"recommend.studies needs two or more study names but got {studies}.")

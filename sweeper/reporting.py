@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sweeper.direction import better
 from sweeper.objective import Decision
+from sweeper.schedule import whole_epochs
 
 if TYPE_CHECKING:
     from sweeper.schedule import StepPlan
@@ -115,7 +116,7 @@ class Outcome:
         """The whole-epoch count a user would set to include the best point (rounded up)."""
         if self.best is None:
             return None
-        return max(1, math.ceil(round(self.best.epoch, 9)))
+        return whole_epochs(self.best.epoch)
 
     def summary(self, metric: str) -> dict[str, Any]:
         """The per-trial record: best value, its metric, step and epoch, and how it ended."""

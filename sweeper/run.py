@@ -35,6 +35,7 @@ from sweeper.study import (
     fail_stale_trials,
     open_storage,
     open_study,
+    prune_hook,
     release_trial,
     requeue,
     storage_identity,
@@ -164,7 +165,7 @@ class Sweep:
                     settings,
                     monitor=self.monitor,
                     direction=self.direction,
-                    prune=lambda value, index, last: _report(trial, value, index, last),
+                    prune=prune_hook(trial),
                     curves=run,
                     watcher=self.progress,
                 )
@@ -256,11 +257,6 @@ class Sweep:
                 return f"the remaining {counts.running} trial(s) are running in other workers"
             self.waiting_for = counts.running
         return None
-
-
-def _report(trial: optuna.Trial, value: float, index: int, last: bool) -> bool:
-    trial.report(value, index)
-    return not last and trial.should_prune()  # no need to ask at the end (see TrialReporter)
 
 
 def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:

@@ -20,6 +20,7 @@ from sweeper.direction import better, monitored
 from sweeper.errors import StudyError
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
+from sweeper.schedule import whole_epochs
 from sweeper.secrets import register_url
 from sweeper.settings import TrainSettings
 
@@ -239,7 +240,7 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
     epochs_seen = [r.best_epoch for r in chosen.runs if r.best_epoch is not None]
     if not epochs_seen and chosen.trial.best_epoch is not None:
         epochs_seen = [chosen.trial.best_epoch]  # no seed runs (confirm_seeds=0): the trial's
-    peak = min(horizon, max(1, math.ceil(round(statistics.median(epochs_seen or [horizon]), 9))))
+    peak = min(horizon, whole_epochs(statistics.median(epochs_seen or [horizon])))
     epochs = peak
     # The recommended run trains exactly `epochs` epochs: no early stopping.
     settings = replace(chosen.settings, num_epochs=epochs, patience=None)

@@ -512,6 +512,20 @@ def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[s
         )
 
 
+def prune_hook(trial: optuna.Trial) -> Callable[[float, int, bool], bool]:
+    """The reporter's prune hook for ``trial``: report the value at the step, ask the pruner.
+
+    The one place a live sweep (and a replay, :mod:`sweeper.replay`) talks to Optuna's pruner.
+    At the last evaluation the answer is not needed (the trial has finished training).
+    """
+
+    def hook(value: float, step: int, last: bool) -> bool:
+        trial.report(value, step)
+        return not last and trial.should_prune()
+
+    return hook
+
+
 def requeue(study: optuna.Study, queued: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Queue each parameter set of ``sweep.enqueue`` that has no finished trial yet.
 

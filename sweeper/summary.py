@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sweeper.config import task_overrides
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
 from sweeper.secrets import redact
@@ -123,15 +124,6 @@ def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: l
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body
     ]
     return "\n".join(lines)
-
-
-def _overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return [redact(o) for o in HydraConfig.get().overrides.task]
-    except ValueError:
-        return []
 
 
 def next_commands(
@@ -323,7 +315,7 @@ def finish(sweep: SweepEnd) -> float | None:
         tracking_uri=None if tracker is None else tracker.uri,
         experiment_id=None if tracker is None else tracker.experiment_id,
         storage_cfg=checked.cfg["storage"],
-        overrides=_overrides(),
+        overrides=task_overrides(),
     )
     for command, what in commands:
         lines.append(f"  {command}   # {what}")

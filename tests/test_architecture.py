@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "sweeper.study": 4,
     "sweeper.training": 4,
     "sweeper.progress": 4,
+    "sweeper.pruners": 4,  # Optuna pruners of sweeper's own (pruner=curve)
     # 5. config checks, the end-of-sweep summary, recommendation logic and report
     "sweeper.checks": 5,
     "sweeper.summary": 5,
@@ -49,9 +50,13 @@ LAYERS: dict[str, int] = {
     "sweeper.recommend": 6,
     "sweeper.preview": 6,
     "sweeper.ui": 6,
+    "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
+    "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
     # 7. entry points and the public package
     "sweeper.__main__": 7,
     "sweeper.schedule.__main__": 7,
+    "sweeper.bank.__main__": 7,
+    "sweeper.replay.__main__": 7,
     "sweeper": 7,
 }
 # Objectives sit on top of sweeper's contract: they import sweeper's lower layers (errors,

@@ -5,7 +5,7 @@ built by :func:`sweeper.study.build_sampler` / :func:`~sweeper.study.build_prune
 same config nodes as a live sweep. Each trial samples the search space with the live code
 (:meth:`sweeper.space.SearchSpace.sample`), takes the bank's nearest grid point, and "trains"
 by revealing that run's recorded evaluations, one at a time, to a
-:class:`~sweeper.reporting.TrialReporter` built by :func:`sweeper.run.new_reporter` with the
+:class:`~sweeper.reporting.TrialReporter` built by :func:`sweeper.training.new_reporter` with the
 live prune hook: the pruner, early stopping and divergence decide exactly as in a live sweep.
 The trial's compute is what was revealed: epochs, and the seconds the bank measured there.
 """
@@ -202,9 +202,9 @@ def replay_sweep(
     import optuna
 
     from sweeper.objective import Decision
-    from sweeper.run import _report, new_reporter
     from sweeper.schedule import StepPlan
-    from sweeper.study import build_pruner, build_sampler
+    from sweeper.study import build_pruner, build_sampler, prune_hook
+    from sweeper.training import new_reporter
 
     rng = random.Random(seed)
     settings_of: dict[tuple[Any, ...], TrainSettings] = {}
@@ -230,7 +230,7 @@ def replay_sweep(
             settings_of[point],
             monitor=bank.monitor,
             direction=bank.direction,
-            prune=lambda value, index, last: _report(trial, value, index, last),
+            prune=prune_hook(trial),
         )
         reporter.start(StepPlan(**curve.plan))
         if curve.initial_loss is not None:

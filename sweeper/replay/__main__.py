@@ -38,7 +38,10 @@ from sweeper.replay import (
 
 def _fmt(values: Sequence[float], spec: str = ".1f") -> str:
     q25, med, q75 = values
-    show = lambda v: "never" if math.isinf(v) else format(v, spec)  # noqa: E731
+
+    def show(v: float) -> str:
+        return "never" if math.isinf(v) else format(v, spec)
+
     return f"{show(med)} [{show(q25)}, {show(q75)}]"
 
 

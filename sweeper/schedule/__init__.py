@@ -162,6 +162,15 @@ class StepPlan:
         )
 
 
+def whole_epochs(epoch: float) -> int:
+    """The whole-epoch count a user would set to include a point at ``epoch`` (rounded up, >= 1).
+
+    ``round(..., 9)`` first: 1.0000000001 epochs (float noise of ``step / steps_per_epoch``)
+    is 1 epoch, not 2.
+    """
+    return max(1, math.ceil(round(epoch, 9)))
+
+
 def plan_steps(
     *,
     num_examples: int,
