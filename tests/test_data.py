@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from objectives.glue import builtin
-from objectives.glue.data import load_task_data, read_tsv, stratified_split
+from objectives.glue.data import load_task_data
+from objectives.glue.subsets import stratified_split
 from objectives.glue.tasks import TASKS, get_task
+from objectives.glue.tsv import read_tsv
 from sweeper.errors import ConfigError, DataError
 from tests.glue_fixtures import make_glue_dir, write_tsv
 

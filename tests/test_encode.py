@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from objectives.glue.data import Split
 from objectives.glue.encode import cache_key, encode, tokenizer_identity
+from objectives.glue.examples import Split
 
 
 def _minilm(**kwargs: Any) -> Any:

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from objectives.glue.data import check_config, read_tsv
+from objectives.glue.data import check_config
 from objectives.glue.tasks import TASKS, Task, get_task
+from objectives.glue.tsv import read_tsv
 from sweeper.errors import SweeperError
 from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS
 from sweeper.settings import PRECISIONS, RULES, Choice, Range, TrainSettings

@@ -126,6 +126,24 @@ def _only_pickled_weights(root: Path) -> None:
     _save_tokenizer(folder)
 
 
+def _csv(train: str, dev: str = "text,label\nfine,pos\ndull,neg\n", *, ext: str = "csv"):
+    """``train.EXT`` and ``dev.csv`` (a user's data files) holding the given text."""
+
+    def setup(root: Path) -> None:
+        (root / f"train.{ext}").write_text(train, encoding="utf-8")
+        (root / "dev.csv").write_text(dev, encoding="utf-8")
+
+    return setup
+
+
+def _hub_repo(root: Path) -> None:
+    from tests.data_fixtures import make_hub_repo
+
+    make_hub_repo(root / "repo", n_train=8, n_eval=4)
+
+
+TRAIN_CSV = "text,label\na fine film,pos\na dull film,neg\ngreat,pos\npoor,neg\n"
+FILES = ("data=files", "data.train_file=<dir>/train.csv", "data.validation_file=<dir>/dev.csv")
 GLUE = ("data=glue", "data.source=glue_dir", "data.glue_dir=<dir>/glue")
 ALLOWED_SETTINGS = "allowed: ['adam_beta1', 'adam_beta2', 'adam_epsilon', 'batch_size'"
 
@@ -461,6 +479,124 @@ CASES: tuple[Case, ...] = (
             "Set GLUE_DIR or data.glue_dir to a GLUE folder, or data.source=builtin",
         ),
         stage="start",
+    ),
+    # --- your data (data=files, data=hub) -------------------------------------------------
+    Case(
+        id="files-missing",
+        area="your data",
+        tried="a data file that does not exist",
+        args=FILES,
+        expect=("<dir>/train.csv: file not found (data.train_file)",),
+    ),
+    Case(
+        id="files-folder",
+        area="your data",
+        tried="a folder given as a data file",
+        args=(*FILES[:2], "data.validation_file=<dir>"),
+        expect=("<dir>: not a file (data.validation_file)",),
+        setup=_csv(TRAIN_CSV),
+    ),
+    Case(
+        id="files-unknown-format",
+        area="your data",
+        tried="a file format sweeper does not read",
+        args=(
+            "data=files",
+            "data.train_file=<dir>/train.xlsx",
+            "data.validation_file=<dir>/dev.csv",
+        ),
+        expect=(
+            "data.train_file=<dir>/train.xlsx: unknown format '.xlsx'",
+            "['.csv', '.tsv', '.json', '.jsonl', '.parquet'], or set data.format",
+        ),
+        setup=_csv(TRAIN_CSV, ext="xlsx"),
+    ),
+    Case(
+        id="files-unreadable",
+        area="your data",
+        tried="a file that does not parse as its format",
+        args=(
+            "data=files",
+            "data.train_file=<dir>/train.parquet",
+            "data.validation_file=<dir>/dev.csv",
+        ),
+        expect=("<dir>/train.parquet: cannot read it as parquet",),
+        stage="start",
+        setup=_csv(TRAIN_CSV, ext="parquet"),
+    ),
+    Case(
+        id="files-column-absent",
+        area="your data",
+        tried="a named column the file does not have",
+        args=(*FILES, "data.label_column=sentiment"),
+        expect=("<dir>/train.csv: no column 'sentiment'; the columns are ['text', 'label']",),
+        stage="start",
+        setup=_csv(TRAIN_CSV),
+    ),
+    Case(
+        id="files-empty-split",
+        area="your data",
+        tried="a split with no rows (a header only)",
+        args=FILES,
+        expect=("<dir>/dev.csv: no examples (the split is empty)",),
+        stage="start",
+        setup=_csv(TRAIN_CSV, "text,label\n"),
+    ),
+    Case(
+        id="files-unknown-label",
+        area="your data",
+        tried="validation labels that train does not have",
+        args=FILES,
+        expect=("<dir>/dev.csv: label(s) ['mixed'] are not in train's labels ['neg', 'pos']",),
+        stage="start",
+        setup=_csv(TRAIN_CSV, "text,label\nfine,pos\nso-so,mixed\n"),
+    ),
+    Case(
+        id="files-regression-not-a-number",
+        area="your data",
+        tried="a regression label that is not a number",
+        args=(*FILES, "data.task_type=regression"),
+        expect=("<dir>/train.csv: row 3: label 'n/a' in column 'label' is not a number",),
+        stage="start",
+        setup=_csv("text,label\ngood,4.5\nbad,1.0\nodd,n/a\n", "text,label\nok,3\n"),
+    ),
+    Case(
+        id="files-null-text",
+        area="your data",
+        tried="rows with no text (refused, not skipped)",
+        args=FILES,
+        expect=(
+            "<dir>/train.csv: 2 row(s) with no text in column 'text' (first: row 2)",
+            "such rows are refused, not skipped",
+        ),
+        stage="start",
+        setup=_csv("text,label\nfine,pos\n,neg\ngood,pos\n,neg\n"),
+    ),
+    Case(
+        id="files-one-class",
+        area="your data",
+        tried="a classification label column with one class",
+        args=FILES,
+        expect=(
+            "<dir>/train.csv: column 'label' holds 1 class(es) ['pos']; classification needs "
+            "at least 2",
+        ),
+        stage="start",
+        setup=_csv("text,label\nfine,pos\ngood,pos\n"),
+    ),
+    Case(
+        id="hub-split-absent",
+        area="your data",
+        tried="a hub dataset split that is not there",
+        args=(
+            "data=hub",
+            "data.hub_id=<dir>/repo",
+            "data.hub_config=reviews",
+            "data.text_columns=[review]",
+        ),
+        expect=("<dir>/repo (reviews) has no split 'validation'; it has ['train', 'dev']",),
+        stage="start",
+        setup=_hub_repo,
     ),
     # --- model ---------------------------------------------------------------------------
     Case(
@@ -815,6 +951,7 @@ def test_the_table_covers_every_area_and_ids_are_unique() -> None:
         "search space",
         "config",
         "data",
+        "your data",
         "model",
         "tracking",
         "storage",

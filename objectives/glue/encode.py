@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from objectives.glue.data import Split
+from objectives.glue.examples import Split
 
 if TYPE_CHECKING:
     import datasets

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from objectives.glue.data import go_offline, hub_reachable
+from objectives.glue.hub import go_offline, hub_reachable
 from sweeper.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:

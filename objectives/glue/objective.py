@@ -1,4 +1,6 @@
-"""The GLUE objective: data and tokenizer prepared once per sweep, one fine-tuning per trial."""
+"""The text-classification objective: data and tokenizer prepared once per sweep, one fine-tuning
+per trial. GLUE is its preset (``data=glue``); a user's files (``data=files``) or hub dataset
+(``data=hub``) run the same path."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class GlueObjective:
-    """Fine-tunes a sequence-classification model on a GLUE task.
+    """Fine-tunes a sequence-classification model on a GLUE task or on a user's own data
+    (classification or regression).
 
     Args:
         data: The ``data`` config node (plain mapping).
@@ -37,7 +40,8 @@ class GlueObjective:
 
     @staticmethod
     def check_config(*, data: Mapping[str, Any], model: Mapping[str, Any]) -> None:
-        """Check the data and model nodes before anything loads (files, task, model path)."""
+        """Check the data and model nodes before anything loads (files, task, columns, model
+        path)."""
         from objectives.glue.data import check_config
         from objectives.glue.model import check_model_config
 
@@ -51,6 +55,8 @@ class GlueObjective:
         hf_logging.disable_progress_bar()  # (log levels are the caller's: sweeper's job_logging)
         started = time.perf_counter()
         data = load_task_data(self.data_cfg, seed=self.seed)
+        if data.description:
+            log.info("task %s: %s", data.task.name, data.description)
         tokenizer = load_tokenizer(self.model_cfg)
         tokenizer_id = tokenizer_identity(tokenizer)
         cache_dir = Path(str(self.data_cfg.get("cache_dir") or "sweeper-runs/cache"))
@@ -89,6 +95,7 @@ class GlueObjective:
         details: dict[str, Any] = {
             "eval_splits": {name: len(e) for name, e in self._evals.items()},
             "tokenized_cache_hit": all(hits),
+            "task_type": "regression" if data.task.is_regression else "classification",
         }
         if data.label_names is not None:
             details["label_mapping"] = {name: i for i, name in enumerate(data.label_names)}

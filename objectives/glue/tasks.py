@@ -21,10 +21,33 @@ class TsvLayout:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Task:
-    """One GLUE task."""
+class TaskSpec:
+    """What training and evaluation need to know of a task, whatever its data source.
+
+    A GLUE task (:class:`Task`) is one preset; a user's files or hub dataset get one built from
+    their label column (:func:`objectives.glue.columns.infer_task`).
+    """
 
     name: str
+    # String label -> class id (in this order); None: labels are integers already (or a float
+    # score for regression).
+    label_names: tuple[str, ...] | None
+    num_labels: int  # 1: regression (MSE loss)
+    metrics: tuple[str, ...]  # the first is the task's main metric
+
+    @property
+    def is_regression(self) -> bool:
+        return self.num_labels == 1
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task(TaskSpec):
+    """One GLUE task: where its files and hub columns are, on top of its labels and metrics."""
+
     folder: str  # folder in glue_data/
     layout: TsvLayout
     hub_config: str
@@ -33,26 +56,13 @@ class Task:
     # Split name -> (TSV file, hub split). "validation" drives the sweep; the others are
     # reported next to it (MNLI mismatched).
     eval_splits: dict[str, tuple[str, str]]
-    # String label in the TSV -> class id (the hub's ClassLabel order); None: labels are
-    # integers already (or a float score for regression).
-    label_names: tuple[str, ...] | None
-    num_labels: int
-    metrics: tuple[str, ...]  # the first is the task's main metric
     # Skip TSV rows with a wrong field count instead of refusing the file (QQP's train.tsv has
     # such rows).
     skip_malformed_rows: bool = False
 
     @property
-    def is_regression(self) -> bool:
-        return self.num_labels == 1
-
-    @property
     def is_pair(self) -> bool:
         return self.layout.text_b is not None
-
-    @property
-    def main_metric(self) -> str:
-        return self.metrics[0]
 
 
 _HEADERED_PAIR = TsvLayout(header=True, text_a="sentence1", text_b="sentence2", label="label")

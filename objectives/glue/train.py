@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from objectives.glue.encode import Encoded
 from objectives.glue.metrics import compute_metrics
-from objectives.glue.tasks import Task
+from objectives.glue.tasks import TaskSpec
 from sweeper.errors import NonFiniteLossError
 from sweeper.objective import Decision, Reporter
 from sweeper.schedule import build_scheduler, is_update_batch
@@ -175,7 +175,7 @@ def evaluate(
     model: PreTrainedModel,
     loader: DataLoader[dict[str, Any]],
     *,
-    task: Task,
+    task: TaskSpec,
     device: torch.device,
     precision: str,
 ) -> tuple[float, dict[str, float]]:
@@ -215,7 +215,7 @@ def fine_tune(
     tokenizer: PreTrainedTokenizerBase,
     train_data: Encoded,
     eval_data: Mapping[str, Encoded],
-    task: Task,
+    task: TaskSpec,
     settings: TrainSettings,
     reporter: Reporter,
     device: torch.device,

@@ -1,0 +1,120 @@
+"""A user's data files (CSV, TSV, JSON/JSONL, Parquet), read with ``datasets.load_dataset``.
+
+Each file is one split and is loaded on its own, so an error names the file it is about. Only an
+empty field counts as missing (pandas would also read texts such as "NA" or "null" as missing).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from objectives.glue.hub import first_line
+from sweeper.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import datasets
+
+# data.format -> (datasets builder, its options)
+FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
+    "csv": ("csv", {"keep_default_na": False, "na_values": [""]}),
+    "tsv": ("csv", {"delimiter": "\t", "keep_default_na": False, "na_values": [""]}),
+    "json": ("json", {}),  # a JSON array of objects, or JSON lines
+    "jsonl": ("json", {}),
+    "parquet": ("parquet", {}),
+}
+SPLIT_FILES = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
+
+
+def file_format(path: str, fmt: str | None, *, key: str) -> str:
+    """The format of ``path``: ``fmt`` when given, else from the extension (``.csv``, ...).
+
+    Raises:
+        ConfigError: neither names a format in :data:`FORMATS`.
+    """
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ConfigError(
+                f"data.format must be one of {list(FORMATS)} or null but got {fmt!r}."
+            )
+        return fmt
+    suffixes = [s.lower().lstrip(".") for s in Path(path).suffixes]
+    # "train.jsonl.gz" and "train.csv.gz" read as their inner format (datasets decompresses).
+    for suffix in reversed(suffixes):
+        if suffix in FORMATS:
+            return suffix
+    raise ConfigError(
+        f"data.{key}={path}: unknown format {Path(path).suffix or '(no extension)'!r}; the "
+        f"extension must be one of {['.' + f for f in FORMATS]}, or set data.format."
+    )
+
+
+def check_file(path: str, *, key: str) -> Path:
+    """``path`` (``~`` expanded) when it is a readable file; nothing is read.
+
+    Raises:
+        DataError: naming the path and the key that gave it.
+    """
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise DataError(f"{path}: file not found (data.{key}).")
+    if not file.is_file():
+        raise DataError(f"{path}: not a file (data.{key}).")
+    if not os.access(file, os.R_OK):
+        raise DataError(f"{path}: cannot read the file (data.{key}: permission denied).")
+    return file
+
+
+def split_files(cfg: Any) -> dict[str, Path]:
+    """The files of ``data=files`` by split (``train`` first), each checked, formats checked.
+
+    Raises:
+        ConfigError: no train file, or a format that is not known.
+        DataError: a file that is missing or unreadable.
+    """
+    if not cfg.get("train_file"):
+        raise ConfigError(
+            "data.train_file must be a CSV, TSV, JSON(L) or Parquet file but got null."
+        )
+    files: dict[str, Path] = {}
+    for split, key in SPLIT_FILES.items():
+        value = cfg.get(key)
+        if value is None or value == "":
+            continue
+        files[split] = check_file(str(value), key=key)
+        file_format(str(value), cfg.get("format"), key=key)
+    return files
+
+
+def load_file(path: Path, *, fmt: str, cache_dir: str | None) -> datasets.Dataset:
+    """All rows of one file as a ``datasets.Dataset``.
+
+    Raises:
+        DataError: the file is empty or does not parse as ``fmt`` (naming the file).
+    """
+    import datasets
+
+    datasets.disable_progress_bars()
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty.")
+    builder, options = FORMATS[fmt]
+    # datasets logs a parse failure at ERROR before raising it; the DataError below says it once.
+    datasets_log = logging.getLogger("datasets")
+    level = datasets_log.level
+    datasets_log.setLevel(logging.CRITICAL)
+    try:
+        return datasets.load_dataset(
+            builder, data_files=str(path), split="train", cache_dir=cache_dir, **options
+        )
+    except Exception as err:
+        # datasets wraps the parser's error; the innermost one says what is wrong.
+        cause: BaseException = err
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        if "corresponds to no data" in str(cause):  # datasets cannot hold a split of 0 rows
+            raise DataError(f"{path}: no examples (the split is empty).") from None
+        raise DataError(f"{path}: cannot read it as {fmt} ({first_line(cause)}).") from None
+    finally:
+        datasets_log.setLevel(level)
