@@ -35,6 +35,11 @@ def test_every_group_option_composes_and_checks(
             "+search_space.lr={type: categorical, choices: [1.0e-4, 3.0e-4]}",
             "+search_space.warmup_ratio.step=0.05",
         ]
+    if (group, option) == ("data", "files"):  # your files: the check wants them to exist
+        (tmp_path / "train.csv").write_text("text,label\nfine,1\n")
+        overrides += [f"data.train_file={tmp_path / 'train.csv'}", "data.validation=from_train"]
+    if (group, option) == ("data", "hub"):
+        overrides += ["data.hub_id=someone/reviews"]  # checked only: nothing is loaded
     checked = check(compose(overrides))
     assert checked.cfg[group] is not None
     assert checked.results_dir == tmp_path

@@ -290,7 +290,7 @@ CASES: tuple[Case, ...] = (
         area="config",
         tried="an unknown experiment",
         args=("+experiment=glu",),
-        expect=("experiment=glu: no such option; experiment options are ['glue']",),
+        expect=("experiment=glu: no such option; experiment options are [", "'glue'"),
         stage="args",
     ),
     Case(
