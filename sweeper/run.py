@@ -40,6 +40,7 @@ from sweeper.study import (
     requeue,
     storage_identity,
     study_fingerprint,
+    trial_id,
 )
 from sweeper.summary import SweepEnd, announce, finish
 from sweeper.tracking import NullRun, Tracker
@@ -148,7 +149,7 @@ class Sweep:
             with self.gate.opened():  # SIGINT/SIGTERM interrupt sampling and training
                 params = self.checked.space.sample(trial)
                 settings = self.checked.train.replace(params)
-                system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)
+                system_attrs = trial.storage.get_trial_system_attrs(trial_id(trial))
                 retry_of = system_attrs.get("failed_trial")
                 self.progress.trial_begins(trial.number, params)
                 if self.tracker is not None:

@@ -46,6 +46,33 @@ _SCHEMA_ATTEMPTS = 6
 # ----------------------------------------------------------------------------- storage
 
 
+# ----------------------------------------------------------------------------- Optuna private API
+# The only two uses of Optuna's private API, each in one function, checked against Optuna 5.0;
+# tests/test_optuna_private.py fails loudly when either changes.
+
+
+def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
+    """The storage id of ``trial`` (Optuna keeps it private as ``_trial_id``).
+
+    Needed to call the public storage API on a running trial (its system attributes, putting it
+    back in the queue); Optuna offers no public accessor.
+    """
+    return int(trial._trial_id)
+
+
+def heartbeat_interface() -> type:
+    """Optuna's heartbeat interface (``optuna.storages._heartbeat.BaseHeartbeat``).
+
+    Implementing it lets Optuna's own heartbeat thread and ``fail_stale_trials`` run on a journal
+    file, which Optuna gives heartbeats only for RDB storages. Its four methods:
+    ``record_heartbeat``, ``_get_stale_trial_ids``, ``get_heartbeat_interval``,
+    ``get_heartbeat_stale_trial_callback``.
+    """
+    from optuna.storages._heartbeat import BaseHeartbeat
+
+    return BaseHeartbeat
+
+
 def _make_heartbeat_journal(base: type) -> type:
     """A JournalStorage that also implements Optuna's heartbeat interface.
 
@@ -54,10 +81,9 @@ def _make_heartbeat_journal(base: type) -> type:
     timestamp is older than ``grace_period`` and calls the stale-trial callback.
     """
     from optuna.exceptions import UpdateFinishedTrialError
-    from optuna.storages._heartbeat import BaseHeartbeat
     from optuna.trial import TrialState
 
-    class HeartbeatJournalStorage(base, BaseHeartbeat):  # type: ignore[misc]
+    class HeartbeatJournalStorage(base, heartbeat_interface()):  # type: ignore[misc]
         def __init__(
             self,
             backend: Any,
@@ -76,6 +102,7 @@ def _make_heartbeat_journal(base: type) -> type:
             with contextlib.suppress(UpdateFinishedTrialError):
                 self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
 
+        # Part of Optuna's (private) heartbeat interface: see heartbeat_interface().
         def _get_stale_trial_ids(self, study_id: int) -> list[int]:
             now = time.time()
             stale = []
@@ -89,7 +116,7 @@ def _make_heartbeat_journal(base: type) -> type:
                 if trial.datetime_start is not None:
                     beats.append(trial.datetime_start.timestamp())
                 if now - max(beats) > self._grace_period:
-                    stale.append(trial._trial_id)
+                    stale.append(trial_id(trial))
             return stale
 
         def get_heartbeat_interval(self) -> int | None:
@@ -601,7 +628,7 @@ def release_trial(trial: optuna.Trial) -> None:
     """
     from optuna.trial import TrialState
 
-    trial.storage.set_trial_state_values(trial._trial_id, state=TrialState.WAITING)
+    trial.storage.set_trial_state_values(trial_id(trial), state=TrialState.WAITING)
 
 
 def fail_stale_trials(study: optuna.Study) -> None:
