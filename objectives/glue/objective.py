@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from objectives.glue.data import TaskData, load_task_data
+from objectives.glue.data import load_task_data
 from objectives.glue.encode import Encoded, encode, tokenizer_identity
+from objectives.glue.examples import TaskData
 from objectives.glue.model import load_model, load_tokenizer
 from sweeper.objective import Reporter, TaskInfo
 from sweeper.settings import TrainSettings
