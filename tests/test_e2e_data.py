@@ -11,7 +11,9 @@ import pytest
 from mlflow import MlflowClient
 
 from sweeper.config import compose
+from sweeper.recommend import recommend
 from sweeper.run import run
+from sweeper.selection import Recommendation
 from tests.conftest import tiny_overrides
 from tests.data_fixtures import make_hub_repo, rows, write
 
@@ -68,21 +70,18 @@ def test_csv_regression_sweep(tmp_path: Path, tiny_model_dir: Path) -> None:
     train = write(tmp_path / "train.csv", rows(64, task="regression"))
     dev = write(tmp_path / "dev.csv", rows(24, seed=2, task="regression"))
     root = tmp_path / "runs"
-    best = run(
-        compose(
-            tiny_overrides(
-                root,
-                tiny_model_dir,
-                "data=files",
-                "data.task=scores",
-                f"data.train_file={train}",
-                f"data.validation_file={dev}",
-                "sweep.objective=metric",
-                "sweep.n_trials=2",
-                "tracking=none",
-            )
-        )
+    overrides = tiny_overrides(
+        root,
+        tiny_model_dir,
+        "data=files",
+        "data.task=scores",
+        f"data.train_file={train}",
+        f"data.validation_file={dev}",
+        "sweep.objective=metric",
+        "sweep.n_trials=2",
+        "tracking=none",
     )
+    best = run(compose(overrides))
     study = _study(root, "default-scores")
     assert study.direction.name == "MAXIMIZE"
     assert best is not None and -1.0 <= best <= 1.0  # Pearson correlation
@@ -90,6 +89,19 @@ def test_csv_regression_sweep(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert study.user_attrs["task_info"]["task_type"] == "regression"
     evals = next(t for t in study.trials if t.state.name == "COMPLETE").user_attrs["evals"]
     assert {"val_loss", "pearson", "spearman"} <= set(evals[0])
+    # The recommendation re-runs the best trial on the same files and writes its config.
+    rec = recommend(
+        compose(
+            [
+                *overrides,
+                "recommend.top_k=1",
+                "recommend.confirm_seeds=1",
+                f"recommend.config_dir={tmp_path}/conf/recommended",
+            ]
+        )
+    )
+    assert isinstance(rec, Recommendation) and rec.config_path is not None
+    assert rec.config_path.is_file() and rec.chosen.runs
 
 
 def test_local_hub_layout_dataset_sweep(tmp_path: Path, tiny_model_dir: Path) -> None:
