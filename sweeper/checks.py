@@ -78,7 +78,12 @@ class SweepSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class Checked:
-    """The whole config, checked: nothing past this point fails on user input."""
+    """The whole config, checked key by key before anything is opened.
+
+    What needs the data too (schedules against its size, files, columns, labels) is checked
+    once the objective has prepared it (:func:`check_schedules`, the objective's own checks),
+    still before any training.
+    """
 
     cfg: dict[str, Any]
     sweep: SweepSettings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,3 +203,13 @@ def task_overrides() -> list[str]:
         return [redact(o) for o in HydraConfig.get().overrides.task]
     except ValueError:
         return []
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A config node as dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (under ``prefix``)."""
+    if isinstance(node, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: node}

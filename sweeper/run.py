@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeper.checks import Checked, check, check_schedules
+from sweeper.config import flatten
 from sweeper.direction import direction_of, monitored
 from sweeper.objective import Objective, TaskInfo
 from sweeper.progress import Progress, quiet_libraries
@@ -51,16 +52,6 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 log = logging.getLogger("sweeper")
-
-
-def flatten(prefix: str, node: Any) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (for MLflow params)."""
-    if isinstance(node, Mapping):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), value))
-        return out
-    return {prefix: node}
 
 
 def run_dir_for(results_dir: Path) -> Path:
@@ -112,7 +103,6 @@ class Sweep:
     # Seconds between looks at trials running elsewhere (the heartbeat interval); None: no
     # heartbeats, so a worker leaves instead of waiting to retry a trial whose worker died.
     wait_s: float | None = None
-    waiting_for: int = 0  # trials running elsewhere that this worker waits for (stop_reason)
 
     def trial(self, trial: optuna.Trial) -> float:
         """One Optuna trial, unless the study has enough (:class:`NotNeeded`) or another worker
@@ -143,7 +133,7 @@ class Sweep:
         """
         import optuna
 
-        run: Any = NullRun()
+        mlrun: Any = NullRun()
         reporter: TrialReporter | None = None
         try:
             with self.gate.opened():  # SIGINT/SIGTERM interrupt sampling and training
@@ -153,12 +143,12 @@ class Sweep:
                 retry_of = system_attrs.get("failed_trial")
                 self.progress.trial_begins(trial.number, params)
                 if self.tracker is not None:
-                    run = self.tracker.start_trial(
+                    mlrun = self.tracker.start_trial(
                         trial.number,
                         params={**settings.as_params(), "data.source": self.info.source},
                         tags={"retry_of": retry_of} if retry_of is not None else {},
                     )
-                    trial.set_user_attr("mlflow_run_id", run.run_id)
+                    trial.set_user_attr("mlflow_run_id", mlrun.run_id)
                 trial.set_user_attr("settings", settings.as_params())
                 if retry_of is not None:
                     trial.set_user_attr("retry_of", retry_of)
@@ -167,7 +157,7 @@ class Sweep:
                     monitor=self.monitor,
                     direction=self.direction,
                     prune=prune_hook(trial),
-                    curves=run,
+                    curves=mlrun,
                     watcher=self.progress,
                 )
                 train_once(self.objective, settings, reporter, device=self.device)
@@ -185,7 +175,7 @@ class Sweep:
             if reporter is not None:
                 self._record(trial, reporter, reason)
             trial.set_user_attr("reason", reason)
-            run.finish(
+            mlrun.finish(
                 "FAIL",
                 summary=summary,
                 tags={"sweeper.reason": reason},
@@ -198,7 +188,7 @@ class Sweep:
         outcome = reporter.outcome
         self._record(trial, reporter, outcome.reason)
         state = "PRUNED" if outcome.pruned else "COMPLETE"
-        run.finish(
+        mlrun.finish(
             state,
             summary=outcome.summary(self.info.metric),
             tags={"sweeper.reason": outcome.reason, "sweeper.stop": outcome.stop},
@@ -234,30 +224,29 @@ class Sweep:
             ],
         )
 
-    def stop_reason(self) -> str | None:
-        """Why no further trial should start in this process, or ``None`` to go on.
+    def next_step(self) -> tuple[str | None, int]:
+        """``(why no further trial should start here, or None; trials to wait for)``.
 
-        Also sets :attr:`waiting_for`: with heartbeats, a worker whose remaining trials all run
-        in other workers waits for them rather than leaving, since if one's worker dies, its
-        trial goes stale and a live worker must be there to retry it.
+        With heartbeats, a worker whose remaining trials all run in other workers waits for them
+        rather than leaving (the second value > 0), since if one's worker dies, its trial goes
+        stale and a live worker must be there to retry it.
         """
         counts = count_trials(self.study)
         n = self.checked.sweep.n_trials
-        self.waiting_for = 0
         if counts.finished >= n:
-            return f"the study has its {n} trials"
+            return f"the study has its {n} trials", 0
         failed = self.mine.count("FAIL")
         if len(self.mine) >= 4 and failed / len(self.mine) > self.checked.sweep.max_failure_rate:
             common, times = Counter(self.reasons).most_common(1)[0]
             return (
                 f"{failed} of {len(self.mine)} trials failed here (sweep.max_failure_rate="
                 f"{self.checked.sweep.max_failure_rate}); most common: {common!r} x{times}"
-            )
+            ), 0
         if counts.finished + counts.running >= n:
             if self.wait_s is None:
-                return f"the remaining {counts.running} trial(s) are running in other workers"
-            self.waiting_for = counts.running
-        return None
+                return f"the remaining {counts.running} trial(s) are running in other workers", 0
+            return None, counts.running
+        return None, 0
 
 
 def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
@@ -357,11 +346,11 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
                 "sweeper.label_mapping": json.dumps(info.details.get("label_mapping")),
             },
             params={
-                **flatten("train", checked.train.as_params()),
-                **flatten("data", {k: v for k, v in cfg_plain["data"].items() if k != "builtin"}),
-                **flatten("model", cfg_plain["model"]),
-                **flatten("sampler", cfg_plain["sampler"]),
-                **flatten("pruner", cfg_plain["pruner"]),
+                **flatten(checked.train.as_params(), "train"),
+                **flatten({k: v for k, v in cfg_plain["data"].items() if k != "builtin"}, "data"),
+                **flatten(cfg_plain["model"], "model"),
+                **flatten(cfg_plain["sampler"], "sampler"),
+                **flatten(cfg_plain["pruner"], "pruner"),
                 "sweep.objective": monitor,
                 "seed": seed,
                 "data.source_resolved": info.source,
@@ -415,7 +404,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
             while True:
                 with gate.closed():  # failing a stale trial and queueing its retry go together
                     fail_stale_trials(study)
-                reason = sweep.stop_reason()
+                reason, running = sweep.next_step()
                 if (
                     reason is None
                     and checked.sweep.timeout_s is not None
@@ -425,7 +414,6 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
                 if reason is not None:
                     stop = reason
                     break
-                running = sweep.waiting_for
                 if running:
                     if not waiting:
                         log.info(

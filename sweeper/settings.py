@@ -12,8 +12,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeGuard
 
+from sweeper.config import flatten
 from sweeper.errors import ConfigError
-from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS, StepPlan, plan_steps
+from sweeper.schedule import (
+    SCHEDULER_PARAMS,
+    SCHEDULERS,
+    WSD_DECAY_TYPES,
+    StepPlan,
+    plan_steps,
+)
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
@@ -121,7 +128,7 @@ RULES: dict[str, Rule] = {
     "scheduler_kwargs.timescale": Range(1, integer=True, nullable=True),
     "scheduler_kwargs.decay_ratio": Range(0, 1, low_open=True, nullable=True),
     "scheduler_kwargs.min_lr_ratio": Range(0, 1, nullable=True),
-    "scheduler_kwargs.decay_type": Choice(("cosine", "linear", "1-sqrt", None)),
+    "scheduler_kwargs.decay_type": Choice((*WSD_DECAY_TYPES, None)),
     "scheduler_kwargs.step_size_epochs": Range(0, low_open=True, nullable=True),
     "scheduler_kwargs.gamma": Range(0, 1, low_open=True, nullable=True),
 }
@@ -266,15 +273,3 @@ class TrainSettings:
         for key, value in self.active_scheduler_kwargs().items():
             flat[f"scheduler_kwargs.{key}"] = value
         return flat
-
-
-def flatten(train: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"scheduler_kwargs": {"gamma": 0.5}}`` -> ``{"scheduler_kwargs.gamma": 0.5}``."""
-    flat: dict[str, Any] = {}
-    for key, value in train.items():
-        if key == "scheduler_kwargs" and isinstance(value, Mapping):
-            for sub, subvalue in value.items():
-                flat[f"scheduler_kwargs.{sub}"] = subvalue
-        else:
-            flat[str(key)] = value
-    return flat

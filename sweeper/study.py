@@ -582,7 +582,6 @@ class Counts:
     pruned: int
     failed: int
     running: int
-    waiting: int
 
     @property
     def finished(self) -> int:
@@ -599,7 +598,6 @@ def count_trials(study: optuna.Study) -> Counts:
         pruned=states[TrialState.PRUNED],
         failed=states[TrialState.FAIL],
         running=states[TrialState.RUNNING],
-        waiting=states[TrialState.WAITING],
     )
 
 

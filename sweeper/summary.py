@@ -86,7 +86,7 @@ def announce(
         )
 
 
-def trials_table(rows: list[TrialRecord], *, metric: str, monitor: str, names: list[str]) -> str:
+def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> str:
     """A plain-text table of trials (params, best val loss, metric, best epoch, state)."""
     header = [
         "trial",
@@ -293,11 +293,7 @@ def finish(sweep: SweepEnd) -> float | None:
         lines.append(f"         {fmt_params(b.params)}")
         lines.append("")
         lines.append("top trials:")
-        lines.append(
-            trials_table(
-                best_first[:5], metric=info.metric, monitor=sweep.monitor, names=checked.space.names
-            )
-        )
+        lines.append(trials_table(best_first[:5], metric=info.metric, names=checked.space.names))
     else:
         lines.append("best:    no complete trial yet")
     pruned = [r for r in items if r.state == "PRUNED"]

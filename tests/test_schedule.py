@@ -333,3 +333,20 @@ def test_constant_records_no_warmup(scheduler: str, warmup: int) -> None:
     settings = TrainSettings.from_mapping(dict(train))
     plan = settings.plan(10_016)  # 313 batches of 32, 3 epochs: 939 steps
     assert plan.num_training_steps == 939 and plan.num_warmup_steps == warmup
+
+
+@pytest.mark.parametrize(
+    ("batches", "accum", "expected"),
+    [(10, 4, [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]), (8, 4, [4] * 8), (3, 1, [1, 1, 1]), (2, 8, [2, 2])],
+)
+def test_update_group_size_averages_each_update_over_its_own_batches(
+    batches: int, accum: int, expected: list[int]
+) -> None:
+    from sweeper.schedule import update_group_size
+
+    sizes = [update_group_size(i, grad_accum=accum, batches=batches) for i in range(batches)]
+    assert sizes == expected
+    # Each update's group ends where is_update_batch fires, and holds `size` batches.
+    ends = [i for i in range(batches) if is_update_batch(i, grad_accum=accum, last=batches - 1)]
+    starts = [0, *(e + 1 for e in ends[:-1])]
+    assert [e - s + 1 for s, e in zip(starts, ends, strict=True)] == [sizes[e] for e in ends]

@@ -20,7 +20,7 @@ from objectives.glue.metrics import compute_metrics
 from objectives.glue.tasks import TaskSpec
 from sweeper.errors import NonFiniteLossError
 from sweeper.objective import Decision, Reporter
-from sweeper.schedule import build_scheduler, is_update_batch
+from sweeper.schedule import build_scheduler, is_update_batch, update_group_size
 from sweeper.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def fine_tune(
         name: eval_loader(data, collator, batch_size=settings.eval_batch_size)
         for name, data in eval_data.items()
     }
-    # Step plan: the one place step arithmetic lives (sweeper.schedule).
+    # Step plan: step arithmetic lives in sweeper.schedule; the loader must agree with it.
     plan = settings.plan(len(train_data))
     assert len(loader) == plan.batches_per_epoch, (len(loader), plan)
     eval_at = set(plan.eval_steps(settings.evals_per_epoch))
@@ -275,9 +275,8 @@ def fine_tune(
         for i, batch in enumerate(_batches(loader, device)):
             # Forward and backward; the loss is averaged over the batches of this update
             # (the last group of an epoch may hold fewer than grad_accum).
-            group = min(
-                settings.grad_accum,
-                plan.batches_per_epoch - i // settings.grad_accum * settings.grad_accum,
+            group = update_group_size(
+                i, grad_accum=settings.grad_accum, batches=plan.batches_per_epoch
             )
             with autocast(device, precision):
                 loss = model(**batch).loss

@@ -57,7 +57,7 @@ SCHEDULERS: dict[str, dict[str, Any]] = {
 }
 SCHEDULER_PARAMS: frozenset[str] = frozenset(p for ps in SCHEDULERS.values() for p in ps)
 _CUSTOM = frozenset({"step", "exponential"})
-_WSD_DECAY_TYPES = ("cosine", "linear", "1-sqrt")
+WSD_DECAY_TYPES = ("cosine", "linear", "1-sqrt")
 
 
 def batches_per_epoch(*, num_examples: int, batch_size: int, drop_last: bool = False) -> int:
@@ -80,6 +80,15 @@ def batches_per_epoch(*, num_examples: int, batch_size: int, drop_last: bool = F
 def is_update_batch(i: int, *, grad_accum: int, last: int) -> bool:
     """Whether the optimizer steps after batch ``i`` (0-based) of an epoch ending at ``last``."""
     return (i + 1) % grad_accum == 0 or i == last
+
+
+def update_group_size(i: int, *, grad_accum: int, batches: int) -> int:
+    """How many batches the update that batch ``i`` (0-based) belongs to accumulates.
+
+    ``grad_accum``, except the last group of an epoch of ``batches``, which holds the rest; a
+    loop divides each batch's loss by it so every update averages its own batches.
+    """
+    return min(grad_accum, batches - i // grad_accum * grad_accum)
 
 
 def warmup_steps_for(
