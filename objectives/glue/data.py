@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,16 +195,7 @@ def load_task_data(cfg: Mapping[str, Any], *, seed: int) -> TaskData:
         seed=seed,
         notes=data.notes,
     )
-    return TaskData(
-        task=data.task,
-        source=data.source,
-        origin=data.origin,
-        train=train,
-        evals=evals,
-        label_names=data.label_names,
-        notes=data.notes,
-        description=data.description,
-    )
+    return replace(data, train=train, evals=evals)
 
 
 def _load_glue(cfg: Mapping[str, Any], task: Task, *, seed: int) -> TaskData:
