@@ -12,7 +12,10 @@ from sweeper.secrets import redact
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# The default configs: sweeper/conf in a wheel install (pyproject ships the repository's conf/
+# there), the clone's top-level conf/ in an editable install or a source checkout.
+_PACKAGED = Path(__file__).resolve().parent / "conf"
+CONF_DIR = _PACKAGED if (_PACKAGED / "config.yaml").is_file() else _PACKAGED.parent.parent / "conf"
 GROUPS = (
     "data",
     "model",
@@ -33,9 +36,16 @@ def group_options(group: str, *, search: Sequence[Path] = ()) -> list[str]:
 
 
 def _search_path(args: Sequence[str]) -> list[Path] | None:
-    """Folders added by a ``hydra.searchpath=[file://...]`` argument (None: not all files)."""
+    """Folders added by ``--config-dir DIR`` (``-cd``) or ``hydra.searchpath=[file://...]``
+    (None: not all of them folders)."""
     extra: list[Path] = []
-    for arg in args:
+    for i, arg in enumerate(args):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
+            extra.append(Path(args[i + 1]))
+            continue
+        if arg.startswith(("--config-dir=", "-cd=")):
+            extra.append(Path(arg.partition("=")[2]))
+            continue
         key, _, value = arg.partition("=")
         if key.lstrip("+") != "hydra.searchpath":
             continue
@@ -80,11 +90,11 @@ _GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 
 
 def check_conf_dir() -> None:
-    """:class:`ConfigError` unless ``conf/`` is beside the package (an editable install)."""
+    """:class:`ConfigError` unless the default configs are there (a broken install)."""
     if not (CONF_DIR / "config.yaml").is_file():
         raise ConfigError(
-            f"no sweeper config at {CONF_DIR}/config.yaml: sweeper runs from its source tree; "
-            "allowed: an editable install from a clone (pip install -e .)."
+            f"no sweeper config at {CONF_DIR}/config.yaml: the install is incomplete; "
+            "allowed: pip install . (or pip install -e . in a clone, whose conf/ it reads)."
         )
 
 

@@ -187,13 +187,13 @@ def test_only_optuna_classes_are_built_from_config(override: str, match: str) ->
 def test_a_missing_conf_folder_is_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A non-editable install leaves conf/ behind in the source tree.
+    # An install that lost its configs (they ship as sweeper/conf in the wheel).
     monkeypatch.setattr("sweeper.config.CONF_DIR", tmp_path / "conf")
     assert main(["+experiment=glue"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: no sweeper config at {tmp_path}/conf/config.yaml: sweeper runs from its source "
-        "tree; allowed: an editable install from a clone (pip install -e .).\n"
+        f"error: no sweeper config at {tmp_path}/conf/config.yaml: the install is incomplete; "
+        "allowed: pip install . (or pip install -e . in a clone, whose conf/ it reads).\n"
     )
 
 
