@@ -69,14 +69,15 @@ def _user_conf(folder: Path, *, objective: str, n_trials: int = 2) -> Path:
     return folder
 
 
-def test_a_users_config_folder_adds_experiments_and_search_spaces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["--config-dir", "hydra.searchpath"])
+def test_a_users_config_folder_adds_experiments_and_search_spaces(tmp_path: Path, how: str) -> None:
     conf = _user_conf(tmp_path / "my_conf", objective="tests.user_objectives.toy.train")
+    where = ["--config-dir", str(conf)] if how == "--config-dir" else [f"{how}=[file://{conf}]"]
     root = tmp_path / "runs"
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(
             [
-                "--config-dir",
-                str(conf),
+                *where,
                 "+experiment=mine",
                 f"results_dir={root}",
                 "tracking=none",
