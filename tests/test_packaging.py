@@ -50,7 +50,10 @@ def test_the_wheel_lists_every_package_and_config_file() -> None:
         for top in ("sweeper", "objectives")
         for init in (ROOT / top).rglob("__init__.py")
     }
-    assert on_disk | {"sweeper.conf"} == packages
+    assert on_disk | {"sweeper.conf"} == packages, (
+        "a package the wheel would leave out (or a stale name): list every package in "
+        "pyproject.toml's [tool.setuptools] packages"
+    )
     assert setuptools["package-dir"] == {"": ".", "sweeper.conf": "conf"}
     globs = setuptools["package-data"]["sweeper.conf"]  # type: ignore[index]
     shipped = {p for g in globs for p in (ROOT / "conf").glob(g)}
