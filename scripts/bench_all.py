@@ -1,6 +1,6 @@
 """Every benchmark in sequence, each in a fresh process, with their tables in one report.
 
-    python -m scripts.bench_all                       # the full set (about 20-25 min, 2 cores)
+    python -m scripts.bench_all                       # the full set (about 35-40 min, 2 cores)
     python -m scripts.bench_all --quick               # CI smoke of every script
     python -m scripts.bench_all --only loop trainer   # a subset
 
@@ -20,7 +20,7 @@ from scripts import _bench
 
 # The figures of docs/benchmarks.md, cheap ones first: a broken environment shows in seconds,
 # not after the long runs.
-SCRIPTS = ("startup", "tracking", "storage", "loop", "trainer", "pruning", "hpsearch")
+SCRIPTS = ("startup", "tracking", "storage", "loop", "trainer", "pruning", "hpsearch", "replay")
 # Benchmarks run only when named with --only (not part of the 30-minute set).
 OPTIONAL: tuple[str, ...] = ()
 

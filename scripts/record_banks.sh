@@ -4,7 +4,9 @@
 # packaged MiniLM, single-threaded and niced (the machine is shared): 30-60 min per task on a
 # busy shared core. The grid order is shuffled, so a recording cut short is still a random
 # sample of the grid (export it with `python -m sweeper.bank export`).
-# Usage: GLUE_DIR=... scripts/record_banks.sh OUT_DIR RESULTS_DIR [TASK...]
+# Usage: GLUE_DIR=... [BANK_TIMEOUT_S=2100] scripts/record_banks.sh OUT_DIR RESULTS_DIR [TASK...]
+# BANK_TIMEOUT_S (sweep.timeout_s) starts no new trial after that many seconds per task and
+# exports what was recorded; a task that fails does not stop the next one.
 set -euo pipefail
 out=${1:?bank folder}; results=${2:?results folder outside the repository}; shift 2
 tasks=${*:-sst2 cola mrpc}
@@ -26,6 +28,6 @@ for task in $tasks; do
   nice -n 10 python -m sweeper.bank record --out "$out/$task.json.gz" \
     --results-dir "$results/$task" "${grid[@]}" \
     data.task="$task" data.source=glue_dir data.glue_dir="$glue" "${data[@]}" \
-    train.batch_size=32 seed=42
-  echo "== $task done $(date -u +%FT%TZ)"
+    train.batch_size=32 seed=42 ${BANK_TIMEOUT_S:+sweep.timeout_s=$BANK_TIMEOUT_S} \
+    && echo "== $task done $(date -u +%FT%TZ)" || echo "== $task FAILED $(date -u +%FT%TZ)"
 done

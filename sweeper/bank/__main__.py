@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp.add_argument("--study", required=True, help="study name")
     exp.add_argument("--out", type=Path, required=True)
     exp.add_argument("--timings", type=Path, default=None, help="a .timings.jsonl of record")
+    exp.add_argument("--note", default=None, help="added to the provenance (how it was made)")
     show = sub.add_parser("show", help="summarize a bank file")
     show.add_argument("bank", type=Path)
     args = p.parse_args(argv)
@@ -65,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         study = optuna.load_study(study_name=args.study, storage=args.storage)
         timings = read_timings(args.timings) if args.timings else None
-        bank = export(study, timings=timings, provenance=provenance(argv))
+        extra = provenance(argv)
+        if args.note:
+            extra["note"] = args.note
+        bank = export(study, timings=timings, provenance=extra)
         save(bank, args.out)
         print(describe(bank, args.out))
     else:

@@ -112,7 +112,7 @@ def default_policy() -> Policy:
     chosen = {k: v for d in defaults or [] if isinstance(d, dict) for k, v in d.items()}
     policy = make_policy(str(chosen["pruner"]), sampler=str(chosen["sampler"]))
     return Policy(
-        name=f"default ({chosen['sampler']}/{chosen['pruner']})",
+        name=f"default ({policy.name})",
         sampler=policy.sampler,
         pruner=policy.pruner,
         patience=policy.patience,

@@ -29,6 +29,7 @@ from sweeper.replay import (
     make_policy,
     plot,
     quantiles,
+    regret,
     regret_curve,
     replay,
     summarize,
@@ -83,6 +84,26 @@ def table(rows: Sequence[Summary], *, bank_epochs: float) -> str:
     return "\n".join(lines)
 
 
+def pooled_table(pooled: dict[str, list[tuple[float, float, float]]]) -> str:
+    head = ["policy", "compute (share)", "regret % at end", "sweeps <= 1 %", "compute to <= 1 %"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rows in pooled.items():
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    _fmt(quantiles([c * 100 for c, _, _ in rows]), ".0f") + " %",
+                    _pct(quantiles([r for _, r, _ in rows])),
+                    f"{sum(r <= 0.01 for _, r, _ in rows) / len(rows):.0%}",
+                    _fmt(quantiles([g * 100 for _, _, g in rows]), ".0f") + " %",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def policies_for(args: argparse.Namespace) -> list[Policy]:
     out = []
     es = {"on": [True], "off": [False], "both": [True, False]}[args.early_stopping]
@@ -102,7 +123,12 @@ def verdict(
     study's compute (median), and no worse than the best built-in pruner at any budget."""
     mine = traces[candidate]
     to_goal_epochs = quantiles([to_goal(bank, t)[0] for t in mine])
-    built_in = [name for name in traces if name.split("/")[1:2] and name.split("/")[1] in BUILT_IN]
+    sampler = candidate.split("/")[0].split()[-1].lstrip("(")  # "default (tpe/median/es)"
+    built_in = [
+        name
+        for name in traces
+        if name.count("/") == 2 and name.split("/")[0] == sampler and name.split("/")[1] in BUILT_IN
+    ]
     curve = regret_curve(bank, mine, budgets)
     rivals = {name: regret_curve(bank, traces[name], budgets) for name in built_in}
     worse = []
@@ -123,6 +149,22 @@ def verdict(
     }
 
 
+def verdict_table(verdicts: Sequence[dict[str, Any]]) -> str:
+    head = ["policy", "epochs to <= 1 % (median [IQR])", "<= 1/3 of exhaustive", "budgets worse"]
+    head.append("largest gap (points)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v in verdicts:
+        cells = [
+            v["candidate"],
+            _fmt(v["epochs_to_goal"]),
+            "met" if v["compute_goal_met"] else "missed",
+            f"{v['budgets_worse_than_best_built_in']}/{v['budgets']}",
+            f"{v['largest_gap_points']:.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sweeper.replay",
@@ -138,7 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--early-stopping", choices=("on", "off", "both"), default="both")
     p.add_argument("--default", action="store_true", help="add the shipped default policy")
-    p.add_argument("--candidate", default=None, help="policy judged against the issue's goal")
     p.add_argument(
         "--space", default="default", help="conf/search_space option or a YAML file (%(default)s)"
     )
@@ -159,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     policies = policies_for(args)
     report: dict[str, Any] = {"trials": args.trials, "reps": args.reps, "tasks": {}}
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    pooled: dict[str, list[tuple[float, float, float]]] = {p.name: [] for p in policies}
     for path in args.banks:
         bank = load(path)
         print(
@@ -179,6 +221,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
         print(table(rows, bank_epochs=bank.total_epochs))
+        for name, ts in traces.items():
+            pooled[name] += [
+                (
+                    t.total_epochs / bank.total_epochs,
+                    regret(bank, t.incumbent[-1]),
+                    to_goal(bank, t)[0] / bank.total_epochs,
+                )
+                for t in ts
+            ]
         top = max(t.total_epochs for ts in traces.values() for t in ts)
         budgets = [top * i / 100 for i in range(101)]
         curves[bank.task] = {
@@ -190,18 +241,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "exhaustive_epochs": bank.total_epochs,
             "summaries": [s.__dict__ for s in rows],
         }
-        candidate = args.candidate or (policies[-1].name if args.default else None)
-        if candidate in traces:
-            v = verdict(bank, traces, candidate, budgets)
-            task_report["verdict"] = v
-            print(
-                f"- {candidate}: epochs to <= 1 % regret {_fmt(v['epochs_to_goal'])} vs 1/3 of "
-                f"exhaustive {v['third_of_exhaustive']:.0f} -> "
-                f"{'met' if v['compute_goal_met'] else 'missed'}; worse than the best built-in "
-                f"pruner at {v['budgets_worse_than_best_built_in']}/{v['budgets']} budgets "
-                f"(largest gap {v['largest_gap_points']:.2f} points)"
-            )
+        verdicts = [verdict(bank, traces, name, budgets) for name in traces]
+        task_report["verdicts"] = verdicts
+        print(f"\nGoal (issue 15): <= 1 % regret at <= 1/3 of {bank.total_epochs:.0f} epochs, and")
+        print("no worse than the best built-in pruner (same sampler) at any of 101 budgets:\n")
+        print(verdict_table(verdicts))
         report["tasks"][bank.task] = task_report
+    if len(args.banks) > 1:
+        print(f"\n## pooled over {len(args.banks)} banks (compute: share of each exhaustive study)")
+        print(pooled_table(pooled))
+        report["pooled"] = {
+            name: {
+                "compute_share": quantiles([c for c, _, _ in rows]),
+                "regret": quantiles([r for _, r, _ in rows]),
+                "hit_rate": sum(r <= 0.01 for _, r, _ in rows) / len(rows),
+                "compute_share_to_goal": quantiles([g for _, _, g in rows]),
+            }
+            for name, rows in pooled.items()
+        }
     if args.png is not None:
         plot(curves, args.png, title=f"{args.trials}-trial sweeps, {args.reps} replays each")
         print(f"\nfigure: {args.png}")

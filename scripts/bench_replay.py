@@ -1,0 +1,70 @@
+"""Figure 7: sweep policies replayed on the committed learning-curve banks (issue 15).
+
+Two tables per task and pooled over the tasks: every pruner (as shipped, median with warm-up,
+the curve-aware one) with and without early stopping under TPE; and every sampler with no
+pruning, the median pruner and the shipped default. 20-trial sweeps, 200 replays each, from
+``python -m sweeper.replay`` (the live pruner, early-stopping and sampler code; see
+docs/benchmarks.md section 7).
+
+    python -m scripts.bench_replay            # full size (about 15 min on 2 busy cores)
+    python -m scripts.bench_replay --quick    # CI smoke: 3 replays, one bank
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts import _bench
+
+BANKS = _bench.ROOT / "benchmarks" / "banks"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 replays on one bank")
+    p.add_argument("--reps", type=int, default=200, help="replays per policy and bank")
+    p.add_argument("--gp-reps", type=int, default=100, help="replays with sampler=gp (slow)")
+    p.add_argument("--png", type=Path, default=None, help="regret-vs-compute figure")
+    p.add_argument("--glue-dir", type=Path, default=None, help="unused (banks are recorded)")
+    p.add_argument("--workdir", type=Path, default=None, help="unused")
+    args = p.parse_args(argv)
+    from sweeper.replay.__main__ import main as replay
+
+    banks = sorted(str(b) for b in BANKS.glob("*.json.gz"))
+    if not banks:
+        print(f"no bank under {BANKS}: record them with scripts/record_banks.sh", file=sys.stderr)
+        return 1
+    reps = 3 if args.quick else args.reps
+    if args.quick:
+        banks = banks[:1]
+    print("# Replayed sweep policies (figure 7)\n")
+    print("## Pruners x early stopping (TPE, 20 trials)")
+    code = replay(
+        [*banks, "--reps", str(reps), "--default", "--early-stopping", "both"]
+        + (["--png", str(args.png)] if args.png else [])
+    )
+    print("\n## Samplers (20 trials, early stopping on)")
+    for sampler, n in (("random", reps), ("qmc", reps), ("gp", 3 if args.quick else args.gp_reps)):
+        code |= replay(
+            [
+                *banks,
+                "--reps",
+                str(n),
+                "--samplers",
+                sampler,
+                "--early-stopping",
+                "on",
+                "--pruners",
+                "none",
+                "median",
+                "curve",
+            ]
+        )
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
