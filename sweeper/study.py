@@ -372,7 +372,9 @@ def _per_trial_sampler_class() -> type:
 
 
 # Samplers whose draws follow a sequence over trials rather than a random state: seeded once.
-_SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler",)
+# The grid sampler keeps which points are taken in the storage, but rebuilt per trial it was
+# seen to draw a point twice and skip another (tests/test_space.py).
+_SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler", "optuna.samplers.GridSampler")
 
 
 def _check_targets(node: Any, *, group: str, allowed: str | tuple[str, ...]) -> None:

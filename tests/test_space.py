@@ -240,6 +240,29 @@ def test_grid() -> None:
         parse_space({"lr": LR}).grid()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sampler_grid_visits_every_point_once(seed: int) -> None:
+    """Rebuilt per trial (sweeper's per-trial seeding), the grid sampler repeated points and
+    skipped others; it is seeded once, like QMC."""
+    import warnings
+
+    from sweeper.study import build_sampler
+
+    space = parse_space(
+        {
+            "lr": {"type": "categorical", "choices": [1e-4, 3e-5]},
+            "num_epochs": {"type": "int", "low": 1, "high": 2},
+        }
+    )
+    sampler = build_sampler({"_target_": "optuna.samplers.GridSampler"}, seed=seed, space=space)
+    study = optuna.create_study(sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the grid's "all points visited" note
+        study.optimize(lambda t: float(sum(space.sample(t).values())), n_trials=4)
+    drawn = sorted((t.params["lr"], t.params["num_epochs"]) for t in study.trials)
+    assert drawn == [(3e-5, 1), (3e-5, 2), (1e-4, 1), (1e-4, 2)]
+
+
 @pytest.mark.parametrize(
     ("key", "entry", "extremes"),
     [
