@@ -115,7 +115,9 @@ def test_unknown_group_option_lists_the_options(capsys: pytest.CaptureFixture[st
     assert main(["+experiment=glue", "pruner=medain"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "pruner=medain: no such option; pruner options are ['curve', 'hyperband', 'median'" in err
+    assert (
+        "pruner=medain: no such option; pruner options are ['curve', 'hyperband', 'median'" in err
+    )
 
 
 def test_bad_value_exits_2_with_one_line(

@@ -40,7 +40,9 @@ def main(device: str = "cuda" if torch.cuda.is_available() else "cpu") -> None:
         batch_size=256,
         collate_fn=collate,
     )
-    model = AutoModelForSequenceClassification.from_pretrained(MODEL, num_labels=2).to(device)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        MODEL, num_labels=2, use_safetensors=True
+    ).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=LR,

@@ -55,7 +55,9 @@ def train(settings: TrainSettings, reporter: Reporter, *, device: str) -> None: 
         batch_size=settings.eval_batch_size,  # sweeper:
         collate_fn=collate,
     )
-    model = AutoModelForSequenceClassification.from_pretrained(MODEL, num_labels=2).to(device)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        MODEL, num_labels=2, use_safetensors=True
+    ).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=settings.lr,  # sweeper:

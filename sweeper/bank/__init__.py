@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib
 import itertools
 import json
 import math
@@ -450,7 +451,7 @@ def provenance(argv: Sequence[str]) -> dict[str, Any]:
     versions = {}
     for name in ("torch", "transformers", "optuna"):
         with contextlib.suppress(ImportError):
-            versions[name] = __import__(name).__version__
+            versions[name] = importlib.import_module(name).__version__
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
