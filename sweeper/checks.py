@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from sweeper.config import resolve
 from sweeper.errors import ConfigError
 from sweeper.objective import load_objective
-from sweeper.settings import TrainSettings, check_value
+from sweeper.settings import (
+    Choice,
+    Flag,
+    Range,
+    Rule,
+    Text,
+    TrainSettings,
+    check_node,
+    check_value,
+)
 from sweeper.space import SearchSpace, parse_space
 from sweeper.study import build_pruner, build_sampler, check_storage_config
 
@@ -25,6 +34,21 @@ if TYPE_CHECKING:
 
 
 OBJECTIVES = ("val_loss", "metric")
+
+
+# One declarative rule per key of each checked node (the train node's are settings.RULES).
+SWEEP_RULES: dict[str, Rule] = {
+    "n_trials": Range(1, integer=True),
+    "study_name": Text(),
+    "objective": Choice(OBJECTIVES),
+    "timeout_s": Range(0, low_open=True, nullable=True),  # seconds
+    "max_failure_rate": Range(0, 1),
+}
+TOP_RULES: dict[str, Rule] = {"seed": Range(0, integer=True), "quiet": Flag()}
+RECOMMEND_RULES: dict[str, Rule] = {
+    "top_k": Range(1, integer=True),
+    "confirm_seeds": Range(0, integer=True),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,37 +64,20 @@ class SweepSettings:
 
     @classmethod
     def from_mapping(cls, sweep: Mapping[str, Any]) -> SweepSettings:
-        n = sweep.get("n_trials")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"sweep.n_trials must be an integer >= 1 but got {n!r}.")
-        name = sweep.get("study_name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"sweep.study_name must be a non-empty string but got {name!r}.")
-        objective = sweep.get("objective", "val_loss")
-        if objective not in OBJECTIVES:
-            raise ConfigError(
-                f"sweep.objective must be one of {list(OBJECTIVES)} but got {objective!r}."
-            )
-        timeout = sweep.get("timeout_s")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise ConfigError(
-                f"sweep.timeout_s must be a number of seconds > 0 or null but got {timeout!r}."
-            )
-        rate = sweep.get("max_failure_rate", 0.5)
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-            raise ConfigError(f"sweep.max_failure_rate must be in [0, 1] but got {rate!r}.")
+        sweep = {"objective": "val_loss", "max_failure_rate": 0.5, **sweep}
+        check_node("sweep", sweep, SWEEP_RULES)
+        n, name, objective = sweep["n_trials"], sweep["study_name"], sweep["objective"]
+        timeout, rate = sweep.get("timeout_s"), sweep["max_failure_rate"]
         enqueue = sweep.get("enqueue") or []
         if not isinstance(enqueue, list) or not all(isinstance(p, Mapping) for p in enqueue):
             raise ConfigError(
                 f"sweep.enqueue must be a list of {{param: value}} mappings but got {enqueue!r}."
             )
         return cls(
-            n_trials=n,
+            n_trials=int(n),
             study_name=name,
             objective=objective,
-            timeout_s=timeout,
+            timeout_s=None if timeout is None else float(timeout),
             max_failure_rate=float(rate),
             enqueue=tuple(dict(p) for p in enqueue),
         )
@@ -130,11 +137,8 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
     device = str(plain.get("device", "auto"))
     if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}.")
-    if not isinstance(plain.get("quiet", False), bool):
-        raise ConfigError(f"quiet must be true or false but got {plain.get('quiet')!r}.")
-    seed = plain.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0 but got {seed!r}.")
+    check_node("", {"quiet": False, **plain}, TOP_RULES)
+    seed = int(plain["seed"])
     # The objective checks its own data and model nodes (files, task names, model paths)
     # without loading anything; storage and tracking are checked by connecting, next.
     checker = getattr(load_objective(str(plain.get("objective"))), "check_config", None)

@@ -79,16 +79,15 @@ def _tracker_for(session: Session) -> Tracker | None:
 
 def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRecommendation:
     """Run the recommendation the config describes; prints the result, returns it."""
-    from sweeper.checks import check
+    from sweeper.checks import RECOMMEND_RULES, check
     from sweeper.progress import quiet_libraries
+    from sweeper.settings import check_node
 
     quiet_libraries()
     checked = check(cfg)
-    rcfg = dict(checked.cfg.get("recommend") or {})
-    top_k, seeds = rcfg.get("top_k", 3), rcfg.get("confirm_seeds", 3)
-    for key, value, low in (("top_k", top_k, 1), ("confirm_seeds", seeds, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"recommend.{key} must be an integer >= {low} but got {value!r}.")
+    rcfg = {"top_k": 3, "confirm_seeds": 3, **(checked.cfg.get("recommend") or {})}
+    check_node("recommend", rcfg, RECOMMEND_RULES)
+    top_k, seeds = int(rcfg["top_k"]), int(rcfg["confirm_seeds"])
     studies = list(rcfg.get("studies") or [])
     config_dir = recommended_dir(rcfg.get("config_dir"), results_dir=checked.results_dir)
     overrides = task_overrides()

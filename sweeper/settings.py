@@ -55,11 +55,18 @@ class Range:
     nullable: bool = False
 
     def describe(self) -> str:
-        lo = "(" if self.low_open else "["
-        hi = ")" if self.high_open else "]"
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
-        what = f"{'an integer' if self.integer else 'a number'} in {lo}{low}, {high}{hi}"
+        """``an integer >= 1``, ``a number > 0 or null``, ``a number in [0, 1)``."""
+        kind = "an integer" if self.integer else "a number"
+        if self.low is not None and self.high is None:
+            what = f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+        elif self.high is not None and self.low is None:
+            what = f"{kind} {'<' if self.high_open else '<='} {self.high:g}"
+        else:
+            lo = "(" if self.low_open else "["
+            hi = ")" if self.high_open else "]"
+            low = "-inf" if self.low is None else f"{self.low:g}"
+            high = "inf" if self.high is None else f"{self.high:g}"
+            what = f"{kind} in {lo}{low}, {high}{hi}"
         return what + (" or null" if self.nullable else "")
 
     def __call__(self, value: Any) -> str | None:
@@ -92,7 +99,29 @@ class Flag:
         return None if isinstance(value, bool) else "true or false"
 
 
-Rule = Range | Choice | Flag
+@dataclass(frozen=True)
+class Text:
+    """A non-empty string."""
+
+    def __call__(self, value: Any) -> str | None:
+        return None if isinstance(value, str) and value.strip() else "a non-empty string"
+
+
+Rule = Range | Choice | Flag | Text
+
+
+def check_node(node: str, values: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
+    """Check each key of config node ``node`` against its rule (a missing key is ``None``).
+
+    Raises:
+        ConfigError: ``<node>.<key> must be <what the rule allows> but got <value>.``
+    """
+    for key, rule in rules.items():
+        value = values.get(key)
+        allowed = rule(value)
+        if allowed is not None:
+            prefix = f"{node}.{key}" if node else key
+            raise ConfigError(f"{prefix} must be {allowed} but got {value!r}.")
 
 
 # What each train key allows. The keys of this table are the training settings a search space

@@ -89,7 +89,7 @@ def test_adding_a_search_space_entry_from_the_command_line() -> None:
         ("sweep.n_trials=0", "sweep.n_trials must be an integer >= 1 but got 0"),
         (
             "train.evals_per_epoch=0",
-            r"train.evals_per_epoch must be an integer in \[1, inf\] but got 0",
+            r"train.evals_per_epoch must be an integer >= 1 but got 0",
         ),
         ("train.patience=-1", "train.patience must be"),
         ("train.batch_size=0", "train.batch_size must be"),

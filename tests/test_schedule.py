@@ -296,7 +296,7 @@ def test_preview_parses_values_as_yaml(
 @pytest.mark.parametrize(
     ("arg", "message"),
     [
-        ("num_epochs=abc", "train.num_epochs must be an integer in [1, inf] but got 'abc'."),
+        ("num_epochs=abc", "train.num_epochs must be an integer >= 1 but got 'abc'."),
         ("lr=0", "train.lr must be a number in (0, 1000] but got 0."),
         ("gamma=-1", "train.scheduler_kwargs.gamma must be a number in (0, 1] or null"),
         ("warmup_steps=100000", "train.warmup_steps must be in [0, "),

@@ -45,7 +45,7 @@ LR = {"type": "float", "low": 1e-5, "high": 1e-3, "log": True}
         ),
         (
             {"num_epochs": {"type": "int", "low": 0, "high": 3}},
-            r"search_space.num_epochs.low must be an integer in \[1, inf\] but got 0",
+            r"search_space.num_epochs.low must be an integer >= 1 but got 0",
         ),
         (
             {"num_epochs": {"type": "float", "low": 1, "high": 3}},
