@@ -74,7 +74,8 @@ class TaskInfo:
 
 
 class Objective(Protocol):
-    """A training objective (``objective:`` in the config names the class).
+    """A training objective as a class (``objective:`` in the config names it; a plain function
+    ``train(settings, reporter, *, device)`` is wrapped in one by :func:`load_objective`).
 
     The class is built with ``data=``, ``model=`` (config nodes) and ``seed=``. It may also
     offer a static ``check_config(*, data, model)`` that raises a
