@@ -187,5 +187,11 @@ def test_a_wheel_in_a_fresh_venv_sweeps_a_user_loop_from_elsewhere(tmp_path: Pat
     again = sweeper("-m", "sweeper", "--config-dir", "my_conf", "+experiment=mine", "quiet=true")
     assert again.returncode == 0, again.stderr
     assert "the study has its 3 trials" in again.stdout  # resumed: nothing left to run
+    recommended = sweeper(
+        "-m", "sweeper.recommend", "--config-dir", "my_conf", "+experiment=mine", "quiet=true",
+        "recommend.top_k=1", "recommend.confirm_seeds=1",
+    )  # fmt: skip
+    assert recommended.returncode == 0, recommended.stdout + recommended.stderr
+    assert list(results.glob("conf/recommended/*.yaml"))  # under results_dir, in the user's folder
     # Results went under the working directory; nothing was written into the installation.
     assert _files(site) == installed
