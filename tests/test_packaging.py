@@ -113,11 +113,11 @@ def _build_wheel(out: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out / "dist"), str(src)],
+        # An isolated build, as pip install does: it brings the setuptools pyproject asks for.
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out / "dist", src],
         check=True,
         cwd=out,
-    )  # fmt: skip
+    )
     (wheel,) = (out / "dist").glob("sweeper-*.whl")
     return wheel
 
