@@ -428,13 +428,14 @@ def prepare(overrides: Sequence[str]) -> Prepared:
     """Compose and check the config, then load and tokenize its data with ``GlueObjective``."""
     from objectives.glue.model import load_tokenizer
     from objectives.glue.tasks import get_task
-    from sweeper.checks import check
+    from sweeper.checks import check, fit_to_data
     from sweeper.config import compose
     from sweeper.training import make_objective
 
     checked = check(compose(list(overrides)))
     objective = make_objective(checked.cfg)
     info = objective.prepare()
+    checked = fit_to_data(checked, num_train=info.num_train)  # as a sweep fits its space
     train, evals = objective.tokenized  # type: ignore[attr-defined]
     return Prepared(
         cfg=checked.cfg,

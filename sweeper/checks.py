@@ -26,7 +26,7 @@ from sweeper.settings import (
     check_node,
     check_value,
 )
-from sweeper.space import SearchSpace, parse_space
+from sweeper.space import SearchSpace, fit_space, parse_space
 from sweeper.study import build_pruner, build_sampler, check_storage_config
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ class Checked:
     results_dir: Path
     device: str  # auto, cpu, cuda, cuda:N or mps (training.resolve_device makes auto concrete)
     notes: tuple[str, ...] = ()  # warnings about the config that do not stop it
+    fitted: tuple[str, ...] = ()  # search-space bounds fitted to the data (fit_to_data)
 
 
 def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
@@ -112,28 +113,8 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
     sweep = SweepSettings.from_mapping(plain["sweep"])
     train = TrainSettings.from_mapping(plain["train"])
     space = parse_space(plain.get("search_space"))
-    notes: list[str] = []
-    enqueue = []
-    for i, params in enumerate(sweep.enqueue):
-        kept = {}
-        for key, value in params.items():
-            check_value(key, value, where=f"sweep.enqueue[{i}].{key}")  # a training setting?
-            if key not in space.names:
-                # A setting this search space does not sample (e.g. an experiment's queued
-                # defaults with search_space=none): nothing to fix, so a note, not an error.
-                notes.append(f"sweep.enqueue[{i}].{key} is not searched here; ignored")
-                continue
-            entry = space.entry(key)
-            if not entry.contains(value):
-                raise ConfigError(
-                    f"sweep.enqueue[{i}].{key} must be {entry.describe()} (search_space.{key}) "
-                    f"but got {value!r}."
-                )
-            kept[key] = value
-        train.replace(kept)  # every value allowed, or ConfigError naming it
-        if kept:
-            enqueue.append(kept)
-    sweep = replace(sweep, enqueue=tuple(enqueue))
+    enqueue, notes = _checked_enqueue(sweep, space=space, train=train)
+    sweep = replace(sweep, enqueue=enqueue)
     device = str(plain.get("device", "auto"))
     if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}.")
@@ -155,6 +136,55 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
         results_dir=Path(plain["results_dir"]),
         device=device,
         notes=tuple(notes),
+    )
+
+
+def _checked_enqueue(
+    sweep: SweepSettings, *, space: SearchSpace, train: TrainSettings
+) -> tuple[tuple[dict[str, Any], ...], list[str]]:
+    """The queued trials, each value checked against its entry; notes for unsearched keys."""
+    notes: list[str] = []
+    enqueue = []
+    for i, params in enumerate(sweep.enqueue):
+        kept = {}
+        for key, value in params.items():
+            check_value(key, value, where=f"sweep.enqueue[{i}].{key}")  # a training setting?
+            if key not in space.names:
+                # A setting this search space does not sample (e.g. an experiment's queued
+                # defaults with search_space=none): nothing to fix, so a note, not an error.
+                notes.append(f"sweep.enqueue[{i}].{key} is not searched here; ignored")
+                continue
+            entry = space.entry(key)
+            if not entry.contains(value):
+                raise ConfigError(
+                    f"sweep.enqueue[{i}].{key} must be {entry.describe()} (search_space.{key}) "
+                    f"but got {value!r}."
+                )
+            kept[key] = value
+        train.replace(kept)  # every value allowed, or ConfigError naming it
+        if kept:
+            enqueue.append(kept)
+    return tuple(enqueue), notes
+
+
+def fit_to_data(checked: Checked, *, num_train: int) -> Checked:
+    """The config with its search space fitted to ``num_train`` examples (``auto`` bounds).
+
+    The result is a plain search-space dict in ``cfg`` (what the study fingerprint hashes) and
+    the parsed space; queued trials are checked again against the fitted range.
+    """
+    raw = checked.cfg.get("search_space")
+    fitted, lines = fit_space(raw, num_train=num_train or None)
+    if fitted == raw:
+        return checked
+    space = parse_space(fitted)
+    enqueue, _ = _checked_enqueue(checked.sweep, space=space, train=checked.train)
+    return replace(
+        checked,
+        cfg={**checked.cfg, "search_space": fitted},
+        space=space,
+        sweep=replace(checked.sweep, enqueue=enqueue),
+        fitted=tuple(lines),
     )
 
 
@@ -183,4 +213,5 @@ __all__ = [
     "SweepSettings",
     "check",
     "check_schedules",
+    "fit_to_data",
 ]

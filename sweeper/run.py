@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.checks import Checked, check, check_schedules
+from sweeper.checks import Checked, check, check_schedules, fit_to_data
 from sweeper.config import flatten
 from sweeper.direction import direction_of, monitored
 from sweeper.objective import Objective, TaskInfo
@@ -289,6 +289,8 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     # Data and model, once per sweep.
     objective = make_objective(cfg_plain)
     info = objective.prepare()
+    checked = fit_to_data(checked, num_train=info.num_train)  # `auto` bounds, from the data size
+    cfg_plain = checked.cfg
     if info.num_train:  # (0: a train function without prepare() tells no data size)
         check_schedules(checked, num_examples=info.num_train)
     # torch, transformers, MLflow and the data are alive for the whole sweep: moving them out of

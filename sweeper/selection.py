@@ -132,9 +132,11 @@ class Session:
     def info(self) -> TaskInfo:
         """The prepared data, once it is checked to be what the study was swept on."""
         if self._info is None:
+            from sweeper.checks import fit_to_data
             from sweeper.study import check_fingerprint, data_fingerprint, study_fingerprint
 
             info = self.objective.prepare()
+            self.checked = fit_to_data(self.checked, num_train=info.num_train)
             cfg = self.checked.cfg
             monitor = monitored(self.checked.sweep.objective, metric=info.metric)
             recorded = self.study.user_attrs.get("fingerprint")

@@ -11,6 +11,10 @@ sets (dotted for scheduler parameters), sampled in the order written::
       gamma: {type: float, low: 0.3, high: 0.9, when: {scheduler: [step]}}  # only with step
 
 An entry set to ``null`` is not searched (the train value is used).
+
+``num_epochs.high: auto`` fits the epoch range to the data (:func:`fit_space`): small training
+sets get more epochs, so the longest schedule sees about :data:`FIT_EXAMPLES` examples. Until
+the data size is known (the config checks), ``auto`` stands for the widest such range.
 """
 
 from __future__ import annotations
@@ -177,6 +181,67 @@ class SearchSpace:
         return {p.name: p.grid_values() for p in self.params}
 
 
+AUTO = "auto"
+# num_epochs.high=auto: the longest schedule sees about this many training examples, within
+# [FIT_MIN_EPOCHS, FIT_MAX_EPOCHS] epochs. 30k examples keep the usual 3 epochs from 10k
+# examples up (SST-2 subsets, the full SST-2, MNLI) and give small sets the longer schedules
+# they need (MRPC's 3.7k examples: 9 epochs; Mosbach et al. 2021 train small sets 20 epochs).
+FIT_EXAMPLES = 30_000
+FIT_MIN_EPOCHS = 3
+FIT_MAX_EPOCHS = 20
+
+
+def fitted_epochs(num_train: int | None) -> int:
+    """The ``num_epochs.high=auto`` value for ``num_train`` examples (widest when unknown)."""
+    if not num_train or num_train < 1:
+        return FIT_MAX_EPOCHS
+    return min(FIT_MAX_EPOCHS, max(FIT_MIN_EPOCHS, math.ceil(FIT_EXAMPLES / num_train)))
+
+
+def fit_space(
+    raw: Mapping[str, Any] | None, *, num_train: int | None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Replace ``auto`` bounds with values fitted to the data size; a plain space dict after.
+
+    Args:
+        raw: The plain ``search_space`` node (``auto`` allowed in ``num_epochs.high`` only).
+        num_train: Training examples; ``None`` before the data is loaded (the widest range).
+
+    Returns:
+        The resolved node (``raw`` itself when nothing is ``auto``) and one line per fitted
+        bound, saying what it became and why, for the start-up lines.
+    """
+    if not isinstance(raw, Mapping):
+        return (None if raw is None else raw), []  # type: ignore[return-value]
+    out: dict[str, Any] = {}
+    lines: list[str] = []
+    for name, entry in raw.items():
+        if isinstance(entry, Mapping):
+            for field in ("low", "high", "step"):
+                value = entry.get(field)
+                if value == AUTO and (name, field) != ("num_epochs", "high"):
+                    raise ConfigError(
+                        f"search_space.{shown_key(str(name))}.{field}: auto is allowed only in "
+                        f"search_space.num_epochs.high (fitted to the training-set size) but "
+                        f"got {value!r}."
+                    )
+            if name == "num_epochs" and entry.get("high") == AUTO:
+                high = fitted_epochs(num_train)
+                low = entry.get("low")
+                if is_finite_number(low) and low > high:
+                    high = int(low)  # an explicit low wins over the fitted high
+                entry = {**entry, "high": high}
+                if num_train:
+                    lines.append(
+                        f"num_epochs in [{low}, {high}]: fitted to {num_train:,} training "
+                        f"examples (search_space.num_epochs.high=auto: about {FIT_EXAMPLES:,} "
+                        f"examples at the longest schedule, {FIT_MIN_EPOCHS}-{FIT_MAX_EPOCHS} "
+                        "epochs; set search_space.num_epochs.high=N to fix it)"
+                    )
+        out[str(name)] = entry
+    return out, lines
+
+
 def _number(where: str, field: str, value: Any) -> float:
     if not is_finite_number(value):
         raise ConfigError(f"{where}.{field} must be a finite number but got {value!r}.")
@@ -312,7 +377,8 @@ def parse_space(raw: Mapping[str, Any] | None) -> SearchSpace:
     """Validate a ``search_space`` mapping; raise :class:`ConfigError` naming the bad entry.
 
     Args:
-        raw: The plain (resolved) ``search_space`` config node.
+        raw: The plain (resolved) ``search_space`` config node; an ``auto`` bound is taken at
+            its widest (:func:`fit_space` with the data size gives the real one).
 
     Returns:
         The ordered :class:`SearchSpace`.
@@ -321,6 +387,8 @@ def parse_space(raw: Mapping[str, Any] | None) -> SearchSpace:
         return SearchSpace(())
     if not isinstance(raw, Mapping):
         raise ConfigError(f"search_space must be a mapping of entries but got {raw!r}.")
+    raw, _ = fit_space(raw, num_train=None)  # `auto` as its widest range until data is known
+    assert raw is not None
     specs: dict[str, ParamSpec] = {}
     for name, entry in _entries(raw):
         if entry is not None:

@@ -77,6 +77,8 @@ def announce(
         f"patience {train.patience}" if train.patience is not None else "off",
         ", ".join(checked.space.names) or "nothing",
     )
+    for line in checked.fitted:
+        log.info("search space: %s", line)
     if tracker is not None:
         log.info(
             "mlflow: %s (experiment id %s, parent run %s)",

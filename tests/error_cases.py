@@ -154,6 +154,16 @@ CASES: tuple[Case, ...] = (
         expect=("search_space.warmup_ratio.step must divide high - low (0.2 - 0.05) but got 0.04",),
     ),
     Case(
+        id="space-auto-elsewhere",
+        area="search space",
+        tried="auto in a bound other than num_epochs.high",
+        args=("search_space.lr.high=auto",),
+        expect=(
+            "search_space.lr.high: auto is allowed only in search_space.num_epochs.high",
+            "but got 'auto'",
+        ),
+    ),
+    Case(
         id="space-empty-choices",
         area="search space",
         tried="empty choices",

@@ -333,3 +333,22 @@ def test_a_changed_scheduler_parameter_refuses_to_resume_and_names_it(tmp_path: 
             "train.scheduler=linear",
             "train.scheduler_kwargs.num_cycles=2",
         )
+
+
+def test_the_epoch_range_is_fitted_to_the_data_stated_and_fingerprinted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="sweeper")
+    sweep(tmp_path, "data.builtin.num_train=6000", "sweep.n_trials=2")  # 30000/6000: 5 epochs
+    distributions = [t.distributions["num_epochs"] for t in study(tmp_path).trials]
+    assert {(d.low, d.high) for d in distributions} == {(1, 5)}
+    assert "num_epochs in [1, 5]: fitted to 6,000 training examples" in caplog.text
+    recorded = study(tmp_path).user_attrs["fingerprint"]
+    assert json.loads(recorded["search_space"])["num_epochs"] == {
+        "type": "int",
+        "low": 1,
+        "high": 5,
+    }

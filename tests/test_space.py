@@ -298,3 +298,70 @@ def test_corners_combine_edges_and_respect_conditions() -> None:
     assert all("scheduler_kwargs.gamma" not in c for c in corners if c["scheduler"] == "linear")
     # Past the limit: one entry at a time.
     assert len(space.corners(limit=4)) == 6 and {"num_epochs": 3} in space.corners(limit=4)
+
+
+# ----------------------------------------------------------------------------- fitted to data
+
+
+@pytest.mark.parametrize(
+    ("num_train", "high"),
+    [
+        (None, 20),  # unknown size: the widest range (config checks)
+        (500, 20),  # capped
+        (1_000, 20),
+        (3_668, 9),  # MRPC
+        (8_551, 4),  # CoLA
+        (12_000, 3),  # the glue experiment's SST-2 subset: the range it always had
+        (67_349, 3),  # full SST-2: never fewer than 3
+    ],
+)
+def test_auto_epochs_scale_with_the_data(num_train: int | None, high: int) -> None:
+    from sweeper.space import fit_space
+
+    raw = {
+        "lr": {"type": "float", "low": 1e-5, "high": 1e-4},
+        "num_epochs": {"type": "int", "low": 1, "high": "auto"},
+    }
+    fitted, lines = fit_space(raw, num_train=num_train)
+    assert fitted is not None and fitted["num_epochs"] == {"type": "int", "low": 1, "high": high}
+    assert fitted["lr"] == raw["lr"]
+    assert raw["num_epochs"]["high"] == "auto"  # the input is not changed
+    assert bool(lines) == bool(num_train) and all(f"[1, {high}]" in line for line in lines)
+    assert parse_space(fitted).entry("num_epochs").high == high
+
+
+def test_auto_epochs_keep_an_explicit_low_and_plain_spaces() -> None:
+    from sweeper.space import fit_space
+
+    fitted, _ = fit_space(
+        {"num_epochs": {"type": "int", "low": 6, "high": "auto"}}, num_train=50_000
+    )
+    assert fitted == {"num_epochs": {"type": "int", "low": 6, "high": 6}}
+    plain = {"num_epochs": {"type": "int", "low": 1, "high": 3}}
+    assert fit_space(plain, num_train=100) == (plain, [])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"lr": {"type": "float", "low": 1e-5, "high": "auto"}},
+        {"num_epochs": {"type": "int", "low": "auto", "high": 3}},
+    ],
+)
+def test_auto_is_only_for_the_epoch_range(raw: dict) -> None:
+    with pytest.raises(ConfigError, match=r"auto is allowed only in search_space.num_epochs.high"):
+        parse_space(raw)
+
+
+def test_fit_to_data_resolves_the_config_and_rechecks_queued_trials() -> None:
+    from sweeper.checks import check, fit_to_data
+    from sweeper.config import compose
+
+    checked = check(compose(["sweep.enqueue=[{num_epochs: 12}]"]))
+    assert checked.space.entry("num_epochs").high == 20  # widest until the data is known
+    small = fit_to_data(checked, num_train=2_000)
+    assert small.cfg["search_space"]["num_epochs"]["high"] == 15
+    assert small.space.entry("num_epochs").high == 15 and small.fitted
+    assert checked.cfg["search_space"]["num_epochs"]["high"] == "auto"
+    with pytest.raises(ConfigError, match=r"sweep.enqueue\[0\].num_epochs must be in \[1, 3\]"):
+        fit_to_data(checked, num_train=50_000)
