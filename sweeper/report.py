@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from sweeper.boundary import edge_findings
 from sweeper.config import CONF_DIR
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.secrets import redact
@@ -240,6 +241,22 @@ def _seeds_section(rec: Recommendation, session: Session) -> list[str]:
     ]
 
 
+def _boundary_section(session: Session) -> list[str]:
+    """Best trials at an edge of the searched space: the optimum may lie outside it."""
+    found = edge_findings(session.checked.space, session.top)
+    if not found:
+        return []
+    return [
+        "## Search boundary",
+        "",
+        "The best trial sits at an edge of the searched space, so a better setting may lie "
+        "outside it. Sweep again with the widened range (same command, plus the override):",
+        "",
+        *[f"- {f.text}" for f in found],
+        "",
+    ]
+
+
 def _top_trials_section(session: Session) -> list[str]:
     """The study's ten best trials as the sweep ran them."""
     names, metric = session.checked.space.names, session.metric
@@ -316,6 +333,7 @@ def write_report(
         *_recommendation_section(rec, session),
         *_seeds_section(rec, session),
         *_confirmation_section(rec, session),
+        *_boundary_section(session),
         *_top_trials_section(session),
         *_importances_section(importances, trials=len(session.top)),
         *_stopped_section(session),
@@ -400,6 +418,8 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
             + ", ".join(f"{k} {fmt_value(m)} ± {fmt_value(sd)}" for k, (m, sd) in tests.items())
             + f" (held-out test split; seeds {', '.join(map(str, rec.confirm_seeds))})"
         )
+    for finding in edge_findings(session.checked.space, session.top):
+        lines.append(f"edge:     {finding.text}")
     lines += [f"config:   {rec.config_path}", f"report:   {rec.report_path}", f"use:      {use}"]
     print("\n".join(lines), flush=True)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sweeper.boundary import edge_findings
 from sweeper.config import task_overrides
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
@@ -296,6 +297,8 @@ def finish(sweep: SweepEnd) -> float | None:
         lines.append("")
         lines.append("top trials:")
         lines.append(trials_table(best_first[:5], metric=info.metric, names=checked.space.names))
+        for finding in edge_findings(checked.space, best_first):  # the optimum may lie outside
+            lines.append(f"edge:    {finding.text}")
     else:
         lines.append("best:    no complete trial yet")
     pruned = [r for r in items if r.state == "PRUNED"]

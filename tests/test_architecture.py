@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "sweeper.reporting": 3,
     "sweeper.tracking": 3,
     "sweeper.plots": 3,
+    "sweeper.boundary": 3,  # best trials at an edge of the space: a finding (pure)
     # 4. the study, one training run, progress display
     "sweeper.study": 4,
     "sweeper.training": 4,

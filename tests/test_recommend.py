@@ -394,3 +394,30 @@ def test_the_printed_use_command_runs(
     assert argv[:3] == ["python", "-m", "sweeper.train"]
     assert train_main(argv[3:]) == 0
     assert "trained sst2" in capsys.readouterr().out
+
+
+def test_a_best_trial_at_the_edge_of_the_space_is_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The scripted loss is best at lr=1e-4; a space that stops at 5e-5 has its best on the edge.
+    edge = [
+        "search_space.lr.high=5e-5",
+        "sweep.n_trials=3",
+        "sweep.enqueue=[{lr: 5.0e-5}]",
+        "recommend.top_k=1",
+        "recommend.confirm_seeds=0",
+    ]
+    run(compose(_base(tmp_path, *edge)))
+    summary = capsys.readouterr().out
+    wanted = "try search_space.lr.high=0.00015"
+    assert "edge:    lr: the best trial (#0, 5.00e-05) sits at the high edge" in summary
+    assert wanted in summary
+    rec = recommend(compose([*_rec_overrides(tmp_path, *edge), "recommend.confirm_seeds=0"]))
+    assert isinstance(rec, Recommendation) and rec.report_path is not None
+    assert wanted in capsys.readouterr().out
+    report = rec.report_path.read_text()
+    assert "## Search boundary" in report and wanted in report
+    # Inside the range: no such section.
+    inside = tmp_path / "inside"
+    run(compose(_base(inside, "sweep.n_trials=2", "sweep.enqueue=[{lr: 1.0e-4}]")))
+    assert "edge:    lr" not in capsys.readouterr().out
