@@ -19,6 +19,7 @@ from scripts import (
     bench_hpsearch,
     bench_loop,
     bench_pruning,
+    bench_recipes,
     bench_startup,
     bench_storage,
     bench_tracking,
@@ -120,3 +121,23 @@ def test_all_runs_the_named_scripts_in_fresh_processes(
     out = capfd.readouterr().out
     assert "## Start-up (figure 5)" in out and "vs python -c pass" in out
     assert re.search(r"\| startup +\| \d+ +\| ok", out), out
+
+
+@pytest.mark.slow
+def test_recipes_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _smoke(
+        bench_recipes.main, ["--workdir", str(tmp_path), "--json", str(tmp_path / "r.json")], capsys
+    )
+    for arm in ("bert", "roberta", "mosbach", "sweeper"):
+        assert f"| {arm} " in out
+    assert "searched trials better than the enqueued default" in out
+    assert "verdict: best recipe on test:" in out
+    import json
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    (task,) = report["tasks"].values()
+    for name, arm in task["arms"].items():
+        assert arm["epochs"] > 0 and arm["runs"], name
+        assert all(math.isfinite(r["test_metric"]) for r in arm["runs"]), name
+    # The recipes' grids cost what they say: bert 3 lrs x 2 seeds x 3 epochs (quick: 2 seeds).
+    assert task["arms"]["bert"]["epochs"] == 3 * 2 * 3
