@@ -203,16 +203,23 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
 
 
 def task_overrides() -> list[str]:
-    """The command line's overrides of the running Hydra job, secrets redacted (none outside one).
+    """The running Hydra job's command line as the commands sweeper prints should repeat it:
+    a user's ``--config-dir`` (absolute), then the overrides, secrets redacted; none outside one.
 
     What the summary and the recommendation echo back in the commands they print.
     """
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        return [redact(o) for o in HydraConfig.get().overrides.task]
+        hydra_cfg = HydraConfig.get()
     except ValueError:
         return []
+    dirs = [
+        f"--config-dir={source.path}"
+        for source in hydra_cfg.runtime.config_sources
+        if source.provider == "command-line"
+    ]
+    return [*dirs, *(redact(o) for o in hydra_cfg.overrides.task)]
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:

@@ -166,7 +166,7 @@ def next_commands(
     url = str(storage_cfg.get("url") or "")
     dashboard = "Optuna Dashboard on http://127.0.0.1:8080"
     if importlib.util.find_spec("optuna_dashboard") is None:  # not in the base install
-        dashboard += ' (first: pip install -e ".[dashboard]")'
+        dashboard += " (first: pip install optuna-dashboard)"
     if kind == "journal":
         out.append((f"optuna-dashboard {shlex.quote(str(storage_cfg.get('path')))}", dashboard))
     elif kind != "memory" and url:

@@ -232,3 +232,22 @@ def test_with_overrides_keeps_overrides_together(
     from sweeper.cli import with_overrides
 
     assert with_overrides(args, extra) == expected
+
+
+def test_printed_commands_repeat_a_users_config_dir(tmp_path: Path) -> None:
+    # A user's --config-dir must be in the commands sweeper prints (next:, use:), or
+    # `+experiment=mine` is "no such option" when they are run.
+    from sweeper.cli import run_hydra
+    from sweeper.config import task_overrides
+
+    (tmp_path / "my_conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "my_conf" / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\nexperiment_name: mine\n"
+    )
+    seen: list[list[str]] = []
+    code = run_hydra(
+        lambda cfg: seen.append(task_overrides()),
+        ["--config-dir", str(tmp_path / "my_conf"), "+experiment=mine", "seed=3"],
+    )
+    assert code == 0
+    assert seen == [[f"--config-dir={tmp_path / 'my_conf'}", "+experiment=mine", "seed=3"]]

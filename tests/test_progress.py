@@ -444,7 +444,7 @@ def test_dashboard_line_says_how_to_install_it_when_missing(
     assert commands()["optuna-dashboard sqlite:///x/optuna.db"].endswith("127.0.0.1:8080")
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
     assert commands()["optuna-dashboard sqlite:///x/optuna.db"].endswith(
-        '(first: pip install -e ".[dashboard]")'
+        "(first: pip install optuna-dashboard)"
     )
 
 
