@@ -65,6 +65,14 @@ def run_hydra(
             sys.exit(err.exit_code)
         except KeyboardInterrupt as err:
             sys.exit(143 if getattr(err, "signame", "") == "SIGTERM" else 130)
+        except Exception as err:
+            from sweeper.study import storage_failure
+
+            failure = storage_failure(err)  # the database, mid-sweep: one line too
+            if failure is None:
+                raise
+            print(f"error: {failure}", file=sys.stderr, flush=True)
+            sys.exit(failure.exit_code)
 
     saved = sys.argv
     # Each command's own --help (conf/hydra/help/<help_page>.yaml).

@@ -30,6 +30,10 @@ class StorageError(SweeperError):
     """A study storage or tracking server that cannot be reached (URL redacted)."""
 
 
+class DiskError(SweeperError):
+    """A folder or file under results_dir that cannot be written (full, read-only)."""
+
+
 class StudyError(SweeperError):
     """A study that does not exist, has no usable trials, or does not match the config."""
 

@@ -27,6 +27,7 @@ from sweeper.reporting import TrialReporter
 from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
 from sweeper.signals import Interrupted, SignalGate, signals_interrupt
+from sweeper.spool import default_spool_dir
 from sweeper.study import (
     build_pruner,
     build_sampler,
@@ -284,6 +285,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
             artifact_location=tracking_cfg.get("artifact_location"),
             study_name=checked.sweep.study_name,
             storage_id=storage_identity(storage_cfg),
+            spool_dir=default_spool_dir(checked.results_dir),
         )
 
     # Data and model, once per sweep.

@@ -10,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shlex
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sweeper.errors import StorageError
+from sweeper.errors import DiskError, StorageError
 from sweeper.secrets import redact
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
+from sweeper.spool import PENDING, SYNC_COMMAND, Spool, Writer, new_key, spool_name
+from sweeper.spool import reason as _reason
 
 log = logging.getLogger(__name__)
 
@@ -72,40 +73,28 @@ def _store_lock(uri: str) -> Iterator[None]:
 
 
 # MLflow's HTTP client retries an unreachable server 7 times with exponential backoff (about
-# four minutes before it gives up); the start-up check gets one quick retry and a 10 s timeout
-# instead, so a wrong tracking.uri fails at once. Variables the user set are left as they are.
-_CONNECT_CHECK_ENV = {
+# four minutes before it gives up), printing urllib3's "Retrying" line each time. Sweeper's own
+# writer (sweeper.spool) keeps records while the server is away and tries again itself, so each
+# request gets one quick retry and a short timeout instead; the start-up check then fails at once
+# on a wrong tracking.uri, and a dead server never holds training or the writer for long.
+# Variables the user set are left as they are.
+HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
 }
+# Seconds start_trial waits for its run to be created (for the trial's mlflow_run_id) while the
+# store answers; a store that is down is not waited for (the run is created when it is back).
+_ID_WAIT_S = 10.0
+# Seconds the end of a sweep waits for queued records to reach a store that answers.
+_DRAIN_S = 120.0
 
 
-@contextmanager
-def _fail_fast() -> Iterator[None]:
-    """MLflow's HTTP retry budget bounded while the store is first contacted."""
-    added = [key for key in _CONNECT_CHECK_ENV if key not in os.environ]
-    for key in added:
-        os.environ[key] = _CONNECT_CHECK_ENV[key]
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
-
-
-def _reason(err: BaseException) -> str:
-    """Why contacting the store failed, on one line: the innermost OS error where there is one
-    (``Connection refused``, a name that does not resolve), else the error's first line."""
-    inner: BaseException | None = err
-    seen: set[int] = set()
-    while inner is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        if isinstance(inner, OSError) and inner.strerror:
-            return redact(inner.strerror)
-        inner = inner.__cause__ or inner.__context__
-    return redact(str(err).splitlines()[0] if str(err) else type(err).__name__)
+def bound_http() -> None:
+    """MLflow's HTTP retry budget bounded for this process (see :data:`HTTP_ENV`)."""
+    for key, value in HTTP_ENV.items():
+        os.environ.setdefault(key, value)
 
 
 class NullRun:
@@ -134,45 +123,60 @@ class NullRun:
 
 
 class TrialRun:
-    """The child run of one trial. Metrics, params and tags are buffered and written together,
-    in as few ``log_batch`` calls as MLflow's limits allow, at each :meth:`flush`."""
+    """The child run of one trial. Metrics, params and tags are buffered and queued together,
+    in as few ``log_batch`` records as MLflow's limits allow, at each :meth:`flush`; the
+    background writer (:class:`sweeper.spool.Writer`) sends them. Nothing here waits for the
+    store or raises: a trial's outcome never depends on tracking.
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
-        self.client = client
-        self.run_id: str | None = run_id
-        self._metrics: list[Any] = []
-        self._params: list[Any] = []
-        self._tags: list[Any] = []
-        self.calls = 0  # tracking calls made (for the overhead benchmark)
+    Args:
+        writer: The study's writer.
+        key: The run's key in the spool (its id, or a pending key until the writer creates it).
+    """
+
+    def __init__(self, writer: Writer, key: str) -> None:
+        self.writer = writer
+        self.key = key
+        self.run_id: str | None = None if key.startswith(PENDING) else key
+        self._metrics: list[list[Any]] = []
+        self._params: list[list[str]] = []
+        self._tags: list[list[str]] = []
+        self._broken = False
+        self.calls = 0  # records queued (for the overhead benchmark)
 
     def add(self, key: str, value: float, step: int) -> None:
-        from mlflow.entities import Metric
-
-        self._metrics.append(Metric(key, float(value), int(time.time() * 1000), int(step)))
+        self._metrics.append([key, float(value), int(time.time() * 1000), int(step)])
+        if len(self._metrics) >= _MAX_METRICS:  # memory stays bounded between evaluations
+            self.flush()
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Buffer params; they go out with the next :meth:`flush`."""
-        from mlflow.entities import Param
-
-        self._params += [Param(k, _param_value(v)) for k, v in params.items()]
+        self._params += [[k, _param_value(v)] for k, v in params.items()]
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Buffer tags; they go out with the next :meth:`flush`."""
-        from mlflow.entities import RunTag
+        self._tags += [[k, redact(str(v))] for k, v in tags.items()]
 
-        self._tags += [RunTag(k, redact(str(v))) for k, v in tags.items()]
+    def _put(self, record: dict[str, Any]) -> None:
+        if self._broken:
+            return
+        try:
+            self.writer.put(record)
+            self.calls += 1
+        except Exception as err:  # the spool cannot be written (disk full...): drop, go on
+            self._broken = True
+            log.warning(
+                "tracking: cannot write %s (%s); this run's further records are dropped",
+                self.writer.spool.path,
+                _reason(err),
+            )
 
     def flush(self) -> None:
-        assert self.run_id is not None
         while self._metrics or self._params or self._tags:
             params, self._params = self._params[:_MAX_PARAMS], self._params[_MAX_PARAMS:]
             tags, self._tags = self._tags[:_MAX_TAGS], self._tags[_MAX_TAGS:]
             room = _MAX_METRICS - len(params) - len(tags)  # 1,000 entities per call in all
             metrics, self._metrics = self._metrics[:room], self._metrics[room:]
-            self.client.log_batch(
-                self.run_id, metrics=metrics, params=params, tags=tags, synchronous=True
-            )
-            self.calls += 1
+            self._put({"op": "batch", "run": self.key, "m": metrics, "p": params, "t": tags})
 
     def finish(
         self,
@@ -182,7 +186,8 @@ class TrialRun:
         tags: Mapping[str, str],
         status: str | None = None,
     ) -> None:
-        """Record the final figures and tags with what is buffered, and end the run.
+        """Record the final figures and tags with what is buffered, and end the run (queued
+        after them, so a run's status comes last).
 
         Args:
             state: The Optuna state (COMPLETE, PRUNED, FAIL): FINISHED, KILLED, FAILED.
@@ -190,21 +195,22 @@ class TrialRun:
             tags: Extra tags (reasons).
             status: An MLflow status overriding the one ``state`` maps to.
         """
-        from mlflow.entities import Metric
-
-        assert self.run_id is not None
         now = int(time.time() * 1000)
         for key, value in summary.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                self._metrics.append(Metric(key, float(value), now, 0))
+                self._metrics.append([key, float(value), now, 0])
         self.set_tags({**tags, "optuna.state": state})
         self.flush()
-        self.client.set_terminated(self.run_id, status or STATUS_BY_STATE.get(state, "FAILED"))
-        self.calls += 1
+        end = status or STATUS_BY_STATE.get(state, "FAILED")
+        self._put({"op": "end", "run": self.key, "status": end, "end_time": now})
 
 
 class Tracker:
     """MLflow for one study: the parent run, child runs, and closing runs left open.
+
+    The store is contacted directly at start (a wrong URI fails at once, before training) and
+    to find the study's parent run; every later write goes through a spool and a background
+    writer (:mod:`sweeper.spool`), so training never waits for the store.
 
     Args:
         uri: Tracking URI (``sqlite:///...`` or ``http://host:port``).
@@ -213,6 +219,8 @@ class Tracker:
         study_name: The Optuna study's name (the parent run's name).
         storage_id: A redacted identity of the Optuna storage, so equal study names in
             different storages get different parents.
+        spool_dir: Where the spool file goes (``results_dir/tracking-spool`` in a sweep);
+            default: a folder in the system's temporary directory.
     """
 
     def __init__(
@@ -223,6 +231,7 @@ class Tracker:
         artifact_location: str | None,
         study_name: str,
         storage_id: str,
+        spool_dir: Path | None = None,
     ) -> None:
         from mlflow import MlflowClient
 
@@ -235,11 +244,11 @@ class Tracker:
                 f"tracking.uri must be an MLflow store URI (http://HOST:PORT of a server, "
                 f"sqlite:///PATH) or tracking=none but got {uri!r}."
             )
+        bound_http()
         try:
             with _store_lock(uri):
                 self.client = MlflowClient(tracking_uri=uri)
-            with _fail_fast():
-                self.experiment_id = self._experiment(experiment, artifact_location)
+            self.experiment_id = self._experiment(experiment, artifact_location)
         except Exception as err:
             raise StorageError(
                 f"tracking.uri={redact(uri)}: cannot reach the MLflow store ({_reason(err)}); "
@@ -247,6 +256,19 @@ class Tracker:
                 "sqlite:///PATH, or tracking=none."
             ) from None
         self.parent_run_id: str | None = None
+        folder = spool_dir or Path(tempfile.gettempdir()) / "sweeper-tracking-spool"
+        try:
+            spool = Spool(
+                folder / spool_name(study_name),
+                header={"uri": redact(uri), "experiment_id": self.experiment_id},
+            )
+        except OSError as err:
+            raise DiskError(
+                f"{folder}: cannot write the tracking spool there ({_reason(err)}); results_dir "
+                "must be a writable folder with free space."
+            ) from None
+        self.writer = Writer(self.client, spool, uri=uri)
+        self.unsent = 0
 
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -285,6 +307,21 @@ class Tracker:
     def attach(self, *, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str:
         """Find the study's parent run (by tag) or create it; returns its id.
 
+        Raises:
+            StorageError: the store stopped answering since it was first contacted.
+        """
+        try:
+            return self._attach(tags=tags, params=params)
+        except Exception as err:
+            raise StorageError(
+                f"tracking.uri={redact(self.uri)}: the MLflow store stopped answering while "
+                f"the study's run was set up ({_reason(err)}); run the same command again once "
+                "it is reachable, or use tracking=none."
+            ) from None
+
+    def _attach(self, *, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+        """The parent run, found or created (see :meth:`attach`).
+
         Workers starting at the same moment may each create one; all then keep the oldest
         (start time, then run id) and delete their own extra, so children nest under one parent.
         A worker that created a parent, or found one created moments ago, looks again after
@@ -320,44 +357,55 @@ class Tracker:
         self.parent_run_id = str(parent)
         return self.parent_run_id
 
+    def _start(self, *, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> TrialRun:
+        key = new_key()
+        run = TrialRun(self.writer, key)
+        run._put(
+            {
+                "op": "create",
+                "run": key,
+                "experiment_id": self.experiment_id,
+                "run_name": name,
+                "tags": {k: redact(str(v)) for k, v in tags.items()},
+                "start_time": int(time.time() * 1000),
+            }
+        )
+        run.log_params(params)
+        run.flush()  # params visible in the UI as the run starts
+        run.run_id = self.writer.resolve(key, wait_s=_ID_WAIT_S)
+        return run
+
     def start_trial(
         self, number: int, *, params: Mapping[str, Any], tags: Mapping[str, Any]
     ) -> TrialRun:
-        """A child run ``trial-NNNN`` under the parent, with the trial's params."""
+        """A child run ``trial-NNNN`` under the parent, with the trial's params.
+
+        Its ``run_id`` is ``None`` when the store did not answer in time (it is created later).
+        """
         assert self.parent_run_id is not None, "attach() first"
-        run = self.client.create_run(
-            self.experiment_id,
-            run_name=f"trial-{number:04d}",
+        return self._start(
+            name=f"trial-{number:04d}",
             tags={
                 "mlflow.parentRunId": self.parent_run_id,
                 ROLE: "trial",
                 STUDY: self.study_name,
                 STORAGE: self.storage_id,
                 "optuna.trial_number": str(number),
-                **{k: redact(str(v)) for k, v in tags.items()},
+                **tags,
             },
+            params=params,
         )
-        trial_run = TrialRun(self.client, run.info.run_id)
-        trial_run.log_params(params)
-        trial_run.flush()  # params visible in the UI as the trial starts
-        return trial_run
 
     def start_single(
         self, name: str, *, params: Mapping[str, Any], tags: Mapping[str, Any]
     ) -> TrialRun:
         """A top-level run for one training outside a sweep (``python -m sweeper.train``)."""
-        run = self.client.create_run(
-            self.experiment_id,
-            run_name=name,
-            tags={ROLE: "train", **{k: redact(str(v)) for k, v in tags.items()}},
-        )
-        single = TrialRun(self.client, run.info.run_id)
-        single.log_params(params)
-        single.flush()
-        return single
+        return self._start(name=name, tags={ROLE: "train", **tags}, params=params)
 
     def close_open_runs(self, states: Mapping[int, tuple[str, str]]) -> int:
         """End child runs still RUNNING whose trial has finished (a worker died mid-trial).
+
+        Skipped (0) while the store is unreachable: a later run of the sweep closes them.
 
         Args:
             states: Trial number -> (Optuna state name, reason) for every finished trial.
@@ -366,44 +414,76 @@ class Tracker:
             How many runs were closed.
         """
         assert self.parent_run_id is not None
-        from mlflow.entities import RunTag
-
-        open_runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=(
-                f"tags.`mlflow.parentRunId` = '{self.parent_run_id}' and "
-                "attributes.status = 'RUNNING'"
-            ),
-            max_results=1000,
-        )
+        if not self.writer.drain(wait_s=_DRAIN_S):
+            return 0
+        try:
+            open_runs = self.client.search_runs(
+                [self.experiment_id],
+                filter_string=(
+                    f"tags.`mlflow.parentRunId` = '{self.parent_run_id}' and "
+                    "attributes.status = 'RUNNING'"
+                ),
+                max_results=1000,
+            )
+        except Exception as err:
+            log.debug("tracking: cannot list open runs (%s)", _reason(err))
+            return 0
         closed = 0
-        for run in open_runs:
-            number = int(run.data.tags.get("optuna.trial_number", -1))
+        for found in open_runs:
+            number = int(found.data.tags.get("optuna.trial_number", -1))
             if number not in states:
                 continue
-            state, reason = states[number]
-            tags = [RunTag("optuna.state", state)]
-            if reason:
-                tags.append(RunTag("sweeper.reason", redact(reason)))
-            self.client.log_batch(run.info.run_id, tags=tags, synchronous=True)
-            self.client.set_terminated(run.info.run_id, STATUS_BY_STATE.get(state, "FAILED"))
+            state, why = states[number]
+            run = TrialRun(self.writer, found.info.run_id)
+            run.finish(state, summary={}, tags={"sweeper.reason": why} if why else {})
             closed += 1
         return closed
 
     def finish_study(self, *, files: Iterable[Path], tags: Mapping[str, Any], status: str) -> None:
         """Attach files (plots, config, report) and summary tags to the parent; end it with
-        ``status``, or leave it RUNNING (``status="RUNNING"``) while other workers train."""
+        ``status``, or leave it RUNNING (``status="RUNNING"``) while other workers train.
+        Then send what is queued (:meth:`close`)."""
         assert self.parent_run_id is not None
-        from mlflow.entities import RunTag
-
+        parent = TrialRun(self.writer, self.parent_run_id)
         for path in files:
-            self.client.log_artifact(self.parent_run_id, str(path))
-        tag_items = [RunTag(k, redact(str(v))) for k, v in tags.items()]
-        for chunk in _chunks(tag_items, _MAX_TAGS):
-            self.client.log_batch(self.parent_run_id, tags=chunk, synchronous=True)
+            parent._put({"op": "artifact", "run": self.parent_run_id, "path": str(path)})
+        parent.set_tags(tags)
+        parent.flush()
         if status != "RUNNING":
-            self.client.set_terminated(self.parent_run_id, status)
+            parent._put(
+                {
+                    "op": "end",
+                    "run": self.parent_run_id,
+                    "status": status,
+                    "end_time": int(time.time() * 1000),
+                }
+            )
+        self.close()
 
     def log_text(self, text: str, name: str) -> None:
+        """A text file ``name`` among the parent's artifacts (kept beside the spool until sent)."""
         assert self.parent_run_id is not None
-        self.client.log_text(self.parent_run_id, redact(text), name)
+        folder = self.writer.spool.files_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(redact(text))
+        TrialRun(self.writer, self.parent_run_id)._put(
+            {"op": "artifact", "run": self.parent_run_id, "path": str(folder / name)}
+        )
+
+    def close(self) -> int:
+        """Send what is queued (waiting up to two minutes for a store that answers), stop the
+        writer; says how to send what is left. Returns how many records are left."""
+        if self.writer.closed:
+            return self.unsent
+        self.unsent = self.writer.close(wait_s=_DRAIN_S)
+        if self.unsent:
+            log.warning(
+                "tracking: %d record(s) not sent to %s; they are kept in %s. Send them once "
+                "it is reachable: %s %s",
+                self.unsent,
+                redact(self.uri),
+                self.writer.spool.path,
+                SYNC_COMMAND,
+                shlex.quote(str(self.writer.spool.path)),
+            )
+        return self.unsent

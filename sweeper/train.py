@@ -25,6 +25,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     from sweeper.checks import check
     from sweeper.direction import direction_of, monitored
     from sweeper.secrets import install_log_filter, register_url
+    from sweeper.spool import default_spool_dir
     from sweeper.tracking import NullRun, Tracker
     from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
@@ -40,6 +41,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     settings = checked.train
     tracking = cfg_plain["tracking"]
     run: Any = NullRun()
+    tracker = None
     if tracking.get("enabled", True):
         tracker = Tracker(
             uri=str(tracking["uri"]),
@@ -47,6 +49,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
             artifact_location=tracking.get("artifact_location"),
             study_name=f"train-{info.task}",
             storage_id="train",
+            spool_dir=default_spool_dir(checked.results_dir),
         )
         run = tracker.start_single(
             f"train-{info.task}-{datetime.now():%Y%m%d-%H%M%S}",
@@ -65,6 +68,8 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     out = reporter.outcome
     state = "PRUNED" if out.pruned else "COMPLETE"
     run.finish(state, summary=out.summary(info.metric), tags={"sweeper.reason": out.reason})
+    if tracker is not None:
+        tracker.close()  # sends what is queued; says how to send the rest if the store is down
     last = out.evaluations[-1] if out.evaluations else None
     print(
         f"trained {info.task} ({info.source}) with {fmt_params(settings.as_params())}\n"

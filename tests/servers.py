@@ -1,11 +1,14 @@
-"""Loopback servers for tests: a free port, a process served until it answers, MLflow's server."""
+"""Loopback servers for tests: a free port, a process served until it answers, MLflow's server,
+and a proxy that takes a server away and brings it back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -64,3 +67,71 @@ def mlflow_server(store_uri: str, log: Path, *extra: str, cwd: Path | None = Non
     base = f"http://127.0.0.1:{port}"
     with serve(argv, f"{base}/health", log, cwd=cwd):
         yield base
+
+
+class Proxy:
+    """A loopback TCP proxy to ``127.0.0.1:target``, to take a server away and bring it back.
+
+    :meth:`cut` drops every connection and stops listening: clients see the server as down
+    (connection refused, connections closed mid-use), as when it is stopped or the network
+    fails; :meth:`restore` listens again on the same port. Cheaper than restarting the server
+    (an MLflow server takes seconds to start) and the same from the client's side.
+    """
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = free_port()
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._conns = self._conns, []
+        for sock in [s for s in (listener,) if s is not None] + conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:  # cut meanwhile
+                    client.close()
+                    upstream.close()
+                    return
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
