@@ -66,7 +66,7 @@ def run_hydra(
         except KeyboardInterrupt as err:
             sys.exit(143 if getattr(err, "signame", "") == "SIGTERM" else 130)
         except Exception as err:
-            from sweeper.study import storage_failure
+            from sweeper.outages import storage_failure
 
             failure = storage_failure(err)  # the database, mid-sweep: one line too
             if failure is None:

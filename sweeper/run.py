@@ -22,6 +22,7 @@ from sweeper.checks import Checked, check, check_schedules, fit_to_data
 from sweeper.config import flatten
 from sweeper.direction import direction_of, monitored
 from sweeper.objective import Objective, TaskInfo
+from sweeper.outages import check_writable, disk_failure
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.reporting import TrialReporter
 from sweeper.results import STALE_REASON
@@ -232,6 +233,10 @@ class Sweep:
         rather than leaving (the second value > 0), since if one's worker dies, its trial goes
         stale and a live worker must be there to retry it.
         """
+        if self.mine[-1:] == ["FAIL"]:  # a full or read-only disk fails every trial: stop
+            full = disk_failure(self.reasons[-1], folder=self.checked.results_dir)
+            if full is not None:
+                raise full
         counts = count_trials(self.study)
         n = self.checked.sweep.n_trials
         if counts.finished >= n:
@@ -266,7 +271,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     storage_cfg = cfg_plain["storage"]
     register_url(str(storage_cfg.get("url") or ""))
     register_url(str(cfg_plain["tracking"].get("uri") or ""))
-    checked.results_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(checked.results_dir, what="results_dir")  # full or read-only: one line now
     run_dir = run_dir_for(checked.results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     # A redacted copy of the resolved config (Hydra's own .hydra/ copy is switched off).

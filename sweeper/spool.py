@@ -47,6 +47,25 @@ SPOOL_KEY_TAG = "sweeper.spool_key"
 PENDING = "pending:"  # run keys of runs created by the writer (their id is not known yet)
 SYNC_COMMAND = "python -m sweeper.sync"
 
+# MLflow's HTTP client retries an unreachable server 7 times with exponential backoff (about
+# four minutes before it gives up), printing urllib3's "Retrying" line each time. Sweeper's own
+# writer (sweeper.spool) keeps records while the server is away and tries again itself, so each
+# request gets one quick retry and a short timeout instead; the start-up check then fails at once
+# on a wrong tracking.uri, and a dead server never holds training or the writer for long.
+# Variables the user set are left as they are.
+HTTP_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+def bound_http() -> None:
+    """MLflow's HTTP retry budget bounded for this process (see :data:`HTTP_ENV`)."""
+    for key, value in HTTP_ENV.items():
+        os.environ.setdefault(key, value)
+
 
 def new_key() -> str:
     """A key for a run the writer will create."""
@@ -454,8 +473,6 @@ def sync_one(path: Path, *, uri: str | None = None) -> SyncResult:
             must be given here when it held a password (the header keeps it redacted).
     """
     from mlflow import MlflowClient
-
-    from sweeper.tracking import bound_http
 
     spool = Spool(path)
     recorded = str(spool.header.get("uri") or "")

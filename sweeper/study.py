@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import threading
 import time
 import weakref
 from collections import Counter
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sweeper.errors import ConfigError, StorageError, StudyError
+from sweeper.outages import Outage, check_sqlite_writable
 from sweeper.results import STALE_KEY, STALE_REASON
 from sweeper.secrets import redact, register_url
 
@@ -238,73 +238,6 @@ def _with_schema_retry(make: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-class Outage:
-    """Waits for a database server that went away, up to ``limit_s`` seconds, then gives up.
-
-    Installed as the engine's connect hook (SQLAlchemy's ``do_connect`` event): the pool checks
-    each connection before use (``pool_pre_ping``), so a server that was stopped or restarted is
-    noticed at the next storage call, whose new connection then waits here. Training stops at
-    that call (a report, the trial's end) and goes on when the server is back, without a restart;
-    a trial whose worker waited past ``storage.grace_period`` is failed and retried by the stale
-    check, as for a worker that died. One line when the wait starts, one when it ends.
-
-    Args:
-        what: The storage, for the messages (password-free).
-        limit_s: Seconds to wait before :class:`StorageError`; 0: fail at once.
-    """
-
-    def __init__(self, *, what: str, limit_s: float) -> None:
-        self.what = what
-        self.limit_s = limit_s
-        self.since: float | None = None
-        self.gave_up = False
-        self._lock = threading.Lock()
-
-    def connect(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        """The ``do_connect`` hook: a DBAPI connection, waiting while the server is away."""
-        while True:
-            try:
-                connection = dialect.connect(*cargs, **cparams)
-            except dialect.loaded_dbapi.OperationalError as err:
-                self._waiting(err)
-                time.sleep(1.0)
-                continue
-            self._back()
-            return connection
-
-    def _waiting(self, err: BaseException) -> None:
-        detail = redact((str(err).strip().splitlines() or [type(err).__name__])[0])
-        with self._lock:
-            if self.gave_up:
-                raise StorageError(self._message(detail))
-            if self.since is None:
-                self.since = time.monotonic()
-                log.warning(
-                    "storage: cannot reach %s (%s); waiting up to %ss for it "
-                    "(storage.outage_s), then stopping",
-                    self.what,
-                    detail,
-                    f"{self.limit_s:g}",
-                )
-            elif time.monotonic() - self.since > self.limit_s:
-                self.gave_up = True
-                raise StorageError(self._message(detail))
-
-    def _message(self, detail: str) -> str:
-        return (
-            f"storage: {self.what} unreachable for more than storage.outage_s={self.limit_s:g}s "
-            f"({detail}); run the same command again once it is back: the study resumes and "
-            "the trial that was running is retried."
-        )
-
-    def _back(self) -> None:
-        with self._lock:
-            if self.since is None:
-                return
-            waited, self.since = time.monotonic() - self.since, None
-        log.warning("storage: %s reachable again after %.0fs; going on", self.what, waited)
-
-
 def _tolerant_rdb_class() -> type:
     """RDBStorage whose heartbeat thread outlives an outage.
 
@@ -321,50 +254,6 @@ def _tolerant_rdb_class() -> type:
                 log.debug("heartbeat of trial id %d not recorded: %s", trial_id, err)
 
     return TolerantRDBStorage
-
-
-def storage_failure(err: BaseException) -> StorageError | None:
-    """A one-line :class:`StorageError` for a database failure that ended the sweep (a locked or
-    read-only SQLite file, a server gone for longer than storage.outage_s), or ``None`` when
-    ``err`` is something else."""
-    import sqlalchemy.exc
-    from optuna.exceptions import StorageInternalError
-
-    inner: BaseException | None = err
-    seen: set[int] = set()
-    while inner is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        if isinstance(inner, StorageError):
-            return inner
-        if isinstance(inner, sqlalchemy.exc.DBAPIError | StorageInternalError):
-            cause = inner.__cause__ if isinstance(inner, StorageInternalError) else inner
-            text = str(getattr(cause, "orig", None) or cause or inner).strip().splitlines()
-            detail = redact(text[0] if text else type(inner).__name__)
-            hint = ""
-            if "locked" in detail:
-                hint = "; another process holds it: use storage=journal or postgres for workers"
-            elif "readonly" in detail or "read-only" in detail:
-                hint = "; results_dir must be writable"
-            return StorageError(f"storage: the database failed ({detail}){hint}.")
-        inner = inner.__cause__ or inner.__context__
-    return None
-
-
-def _check_writable(url: str) -> None:
-    """A read-only SQLite file (or folder) fails here, before training, not at the first write."""
-    import os
-    from pathlib import Path
-
-    db = url.split("sqlite:///", 1)[-1]
-    if not db or db.startswith(":memory:"):
-        return
-    path = Path(db)
-    target = path if path.exists() else path.parent
-    if not os.access(target, os.W_OK) or (path.exists() and not os.access(path.parent, os.W_OK)):
-        raise StorageError(
-            f"storage.url=sqlite:///{db}: {target} is read-only; SQLite needs to write the file "
-            "and its folder (results_dir must be writable)."
-        )
 
 
 def open_storage(cfg: Mapping[str, Any]) -> tuple[optuna.storages.BaseStorage, _StaleRetry | None]:
@@ -414,7 +303,7 @@ def open_storage(cfg: Mapping[str, Any]) -> tuple[optuna.storages.BaseStorage, _
             engine_kwargs["connect_args"] = {"connect_timeout": 10}
         outage = Outage(what=storage_identity(cfg), limit_s=float(cfg.get("outage_s") or 0))
         if kind == "sqlite":
-            _check_writable(url)
+            check_sqlite_writable(url)
         rdb = RDBStorage if kind == "sqlite" else _tolerant_rdb_class()
         storage = _with_schema_retry(
             lambda: rdb(

@@ -7,9 +7,9 @@ with ``log_batch`` at every evaluation and at trial end, never one call per poin
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
-import os
 import shlex
 import tempfile
 import time
@@ -20,7 +20,7 @@ from typing import Any
 
 from sweeper.errors import DiskError, StorageError
 from sweeper.secrets import redact
-from sweeper.spool import PENDING, SYNC_COMMAND, Spool, Writer, new_key, spool_name
+from sweeper.spool import PENDING, SYNC_COMMAND, Spool, Writer, bound_http, new_key, spool_name
 from sweeper.spool import reason as _reason
 
 log = logging.getLogger(__name__)
@@ -72,29 +72,11 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# MLflow's HTTP client retries an unreachable server 7 times with exponential backoff (about
-# four minutes before it gives up), printing urllib3's "Retrying" line each time. Sweeper's own
-# writer (sweeper.spool) keeps records while the server is away and tries again itself, so each
-# request gets one quick retry and a short timeout instead; the start-up check then fails at once
-# on a wrong tracking.uri, and a dead server never holds training or the writer for long.
-# Variables the user set are left as they are.
-HTTP_ENV = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-}
 # Seconds start_trial waits for its run to be created (for the trial's mlflow_run_id) while the
 # store answers; a store that is down is not waited for (the run is created when it is back).
 _ID_WAIT_S = 10.0
 # Seconds the end of a sweep waits for queued records to reach a store that answers.
 _DRAIN_S = 120.0
-
-
-def bound_http() -> None:
-    """MLflow's HTTP retry budget bounded for this process (see :data:`HTTP_ENV`)."""
-    for key, value in HTTP_ENV.items():
-        os.environ.setdefault(key, value)
 
 
 class NullRun:
@@ -269,6 +251,9 @@ class Tracker:
             ) from None
         self.writer = Writer(self.client, spool, uri=uri)
         self.unsent = 0
+        # A sweep that ends on an error (a full disk, a lost database) still sends what it
+        # queued, or says where it is kept, before the interpreter stops the writer's thread.
+        atexit.register(self.close)
 
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         found = self.client.get_experiment_by_name(name)

@@ -723,6 +723,13 @@ CASES: tuple[Case, ...] = (
         args=("storage.heartbeat_interval=60", "storage.grace_period=30"),
         expect=("storage.grace_period must exceed storage.heartbeat_interval (60) but got 30",),
     ),
+    Case(
+        id="storage-outage-negative",
+        area="storage",
+        tried="a negative wait for a database that went away",
+        args=("storage=postgres", "storage.url=postgresql://u@127.0.0.1/db", "storage.outage_s=-5"),
+        expect=("storage.outage_s must be a number of seconds >= 0 or null but got -5",),
+    ),
     # --- objective: a class, or a function train(settings, reporter, *, device) -------
     Case(
         id="objective-no-module",

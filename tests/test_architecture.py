@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     # 1. step math, config plumbing
     "sweeper.schedule": 1,
     "sweeper.config": 1,
+    "sweeper.outages": 1,  # a database or disk that went away: waits, one-line errors
     "sweeper.cli": 2,  # runs a command's logic as a Hydra app; imports no command
     # 2. typed settings, the search space, command-line plumbing
     "sweeper.settings": 2,
@@ -33,6 +34,7 @@ LAYERS: dict[str, int] = {
     "sweeper.results": 3,
     "sweeper.reporting": 3,
     "sweeper.tracking": 3,
+    "sweeper.spool": 3,  # the tracking spool and its background writer
     "sweeper.plots": 3,
     "sweeper.boundary": 3,  # best trials at an edge of the space: a finding (pure)
     # 4. the study, one training run, progress display
@@ -53,6 +55,7 @@ LAYERS: dict[str, int] = {
     "sweeper.ui": 6,
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
+    "sweeper.sync": 6,  # sends what the tracking spool kept
     # 7. entry points and the public package
     "sweeper.__main__": 7,
     "sweeper.schedule.__main__": 7,

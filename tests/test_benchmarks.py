@@ -16,6 +16,7 @@ import pytest
 
 from scripts import (
     bench_all,
+    bench_faults,
     bench_hpsearch,
     bench_loop,
     bench_pruning,
@@ -141,3 +142,10 @@ def test_recipes_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert all(math.isfinite(r["test_metric"]) for r in arm["runs"]), name
     # The recipes' grids cost what they say: bert 3 lrs x 2 seeds x 3 epochs (quick: 2 seeds).
     assert task["arms"]["bert"]["epochs"] == 3 * 2 * 3
+
+
+@pytest.mark.slow
+def test_faults_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _smoke(bench_faults.main, ["--workdir", str(tmp_path)], capsys)
+    assert "| MLflow down | 0 of 3" in out
+    assert "tracking: http://127.0.0.1:" in out and "is back after" in out

@@ -17,6 +17,7 @@ server takes many seconds to start). Outages are a few seconds instead of 30-60.
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections.abc import Iterator
@@ -28,18 +29,23 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
+from sweeper import outages
+from sweeper.__main__ import main
 from sweeper.config import compose
 from sweeper.run import run
 from sweeper.sync import main as sync_main
+from tests import fake_objective
+from tests.conftest import tiny_overrides
+from tests.fake_objective import QuadraticObjective
 from tests.postgres import temp_database
 from tests.servers import Proxy, mlflow_server
-from tests.test_scaleout import Backend, Workers, overrides, wait_for
+from tests.test_scaleout import STUDY, Backend, Workers, overrides, wait_for
 
 pytestmark = pytest.mark.slow
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-# Three trials of 2 epochs, 2 evaluations each, a second per evaluation: about 4 s a trial.
-SWEEP = ["sweep.n_trials=3", "train.num_epochs=2", "search_space=none", "+data.sleep_per_eval=1.0"]
+# Three trials of 2 epochs, 2 evaluations each, half a second per evaluation: 2 s a trial.
+SWEEP = ["sweep.n_trials=3", "train.num_epochs=2", "search_space=none", "+data.sleep_per_eval=0.5"]
 
 
 @pytest.fixture
@@ -153,7 +159,7 @@ def test_mlflow_server_down_mid_trial_then_back(
     sweep = Sweep(args)
     until(lambda: _midway(where, 0), sweep=sweep, what="trial 0 midway")
     proxy.cut()
-    time.sleep(6)  # past the end of trial 0, into trial 1
+    time.sleep(4)  # past the end of trial 0, into trial 1
     proxy.restore()
     sweep.wait()
     assert "Retrying" not in caplog.text  # urllib3's retry lines stay off the console
@@ -246,7 +252,7 @@ def test_postgres_down_mid_trial_is_waited_out(
     sweep = Sweep(args)
     until(lambda: _midway(where, 0), sweep=sweep, what="trial 0 midway")
     proxy.cut()
-    time.sleep(6)
+    time.sleep(4)
     proxy.restore()
     sweep.wait()
     waited = _lines(caplog, "storage:")
@@ -287,7 +293,9 @@ def test_postgres_down_past_the_bound_is_one_line_and_the_same_command_resumes(
     assert len(errors) == 1
     assert "unreachable for more than storage.outage_s=3s" in errors[0]
     assert where.env["SWEEPER_STORAGE_URL"].split(":")[2].split("@")[0] not in out  # password
-    assert [t.state for t in where.study().trials] == [TrialState.RUNNING]
+    left = where.study().trials
+    (cut,) = [t.number for t in left if t.state == TrialState.RUNNING]  # the trial in flight
+    assert all(t.state == TrialState.COMPLETE for t in left if t.number != cut)
 
     proxy.restore()
     for key, value in where.env.items():
@@ -295,6 +303,97 @@ def test_postgres_down_past_the_bound_is_one_line_and_the_same_command_resumes(
     time.sleep(3)  # past grace_period: the trial left RUNNING is stale
     run(compose(args))
     trials = where.study().trials
-    assert trials[0].state == TrialState.FAIL
+    assert trials[cut].state == TrialState.FAIL
     assert sum(t.state in FINISHED for t in trials) == 3
-    assert [t.system_attrs.get("failed_trial") for t in trials].count(0) == 1
+    assert [t.system_attrs.get("failed_trial") for t in trials].count(cut) == 1
+
+
+# ----------------------------------------------------------------- disk
+
+
+class DiskFillsUp(QuadraticObjective):
+    """The disk fills up in the middle of the second trial (an injected ENOSPC where the real
+    loop would write, e.g. a checkpoint)."""
+
+    def train(self, settings: Any, reporter: Any, *, device: str) -> None:
+        self.trained = getattr(self, "trained", 0) + 1
+        full = self.trained == 2
+        super().train(settings, _FailAtFirstEval(reporter) if full else reporter, device=device)
+
+
+class _FailAtFirstEval:
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reporter, name)
+
+    def evaluate(self, **kwargs: Any) -> Any:
+        self._reporter.evaluate(**kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device", "/results/checkpoint.bin")
+
+
+def test_full_disk_mid_sweep_fails_the_trial_and_stops_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = overrides(tmp_path, "sweep.n_trials=3", f"objective={__name__}.DiskFillsUp")
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: results_dir={tmp_path}: a trial failed writing to disk")
+    assert "No space left on device" in lines[0] and "run the same command again" in lines[0]
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]  # stopped
+    assert "[Errno 28] No space left on device" in study.trials[1].user_attrs["reason"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = study.trials[1].user_attrs["mlflow_run_id"]
+    # The writer sends its last records in the background (a process sends them at exit).
+    deadline = time.monotonic() + 30
+    while client.get_run(run_id).info.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    failed = client.get_run(run_id)
+    assert failed.info.status == "FAILED"
+    assert "No space left on device" in failed.data.tags["sweeper.reason"]
+
+
+def test_results_dir_that_cannot_be_written_is_one_line_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outages.os, "fsync", full)  # the write check's own write fails
+    calls = len(fake_objective.CALLS)
+    assert main(overrides(tmp_path / "results", "sweep.n_trials=1")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: results_dir={tmp_path / 'results'}: cannot write there (No space left on "
+        "device); it must be a writable folder with free space."
+    ]
+    assert len(fake_objective.CALLS) == calls  # nothing trained
+    assert not (tmp_path / "results" / "optuna.db").exists()
+
+
+def test_corrupted_tokenization_cache_is_detected_and_rebuilt(
+    tmp_path: Path, tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "runs"
+    # No search: both trials train the same settings, so equal values mean equal data.
+    tiny = tiny_overrides(root, tiny_model_dir, "sweep.n_trials=1", "tracking=none")
+    args = [a for a in tiny if not a.startswith("search_space.")] + ["search_space=none"]
+    run(compose(args))
+    cache = sorted((root / "cache").glob("tokenized-*"))[0]  # one split of the two
+    arrow = sorted(cache.glob("*.arrow"))[0]
+    data = bytearray(arrow.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte, as a bad disk or a killed copy leaves
+    arrow.write_bytes(bytes(data))
+    caplog.set_level("INFO")
+    run(compose([*args, "sweep.n_trials=2"]))
+    notes = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert len(notes) == 1 and str(cache) in notes[0] and "rebuilt" in notes[0]
+    study = optuna.load_study(study_name="default-sst2", storage=f"sqlite:///{root}/optuna.db")
+    first, second = study.trials
+    assert first.state == second.state == TrialState.COMPLETE
+    assert second.value == pytest.approx(first.value, abs=1e-6)  # the same data as before

@@ -78,6 +78,26 @@ def cache_key(split: Split, *, tokenizer_id: str, max_length: int) -> str:
     return h.hexdigest()[:24]
 
 
+_CHECKSUMS = "sweeper-checksums.json"
+
+
+def _checksums(path: Path) -> dict[str, str]:
+    """SHA-256 of each data file of a saved cache (a truncated or overwritten file shows)."""
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(path.glob("*.arrow"))
+    }
+
+
+def _recorded(path: Path) -> dict[str, str] | None:
+    try:
+        recorded: dict[str, str] = json.loads((path / _CHECKSUMS).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # the checksum file itself is damaged: rebuild
+    return recorded
+
+
 def encode(
     split: Split,
     tokenizer: PreTrainedTokenizerBase,
@@ -103,8 +123,12 @@ def encode(
     )
     path = cache_dir / f"tokenized-{key}"
     if (path / "dataset_info.json").is_file():
-        ds = datasets.load_from_disk(str(path))
-        return Encoded(dataset=ds, lengths=list(ds["length"]), cache_hit=True, path=path)
+        recorded = _recorded(path)
+        if recorded is None or _checksums(path) == recorded:  # None: cached before checksums
+            ds = datasets.load_from_disk(str(path))
+            return Encoded(dataset=ds, lengths=list(ds["length"]), cache_hit=True, path=path)
+        log.warning("note: tokenization cache %s is damaged (checksum mismatch); rebuilt", path)
+        shutil.rmtree(path, ignore_errors=True)
     started = time.perf_counter()
     enc = tokenizer(
         split.text_a,
@@ -121,6 +145,7 @@ def encode(
     # write the same one, the first rename wins and the other copy is dropped.
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     ds.save_to_disk(str(tmp))
+    (tmp / _CHECKSUMS).write_text(json.dumps(_checksums(tmp), sort_keys=True))
     try:
         tmp.rename(path)
     except OSError:
