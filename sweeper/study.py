@@ -238,12 +238,59 @@ def _with_schema_retry(make: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _tolerant_rdb_class() -> type:
-    """RDBStorage whose heartbeat thread outlives an outage.
+# Storage calls that are safe to make again when the connection died under them (the server
+# stopped mid-call): reads, and writes that set a value (the same value set twice is one).
+# Creating a trial is not among them (a commit whose answer was lost would make two). The one
+# private name, Optuna's _CachedStorage reading trials through it, is pinned by
+# tests/test_faults.py::test_the_storage_calls_made_again_exist.
+RETRIED_CALLS = (
+    "get_trial",
+    "get_all_trials",
+    "_get_trials",
+    "get_study_user_attrs",
+    "get_study_system_attrs",
+    "set_study_user_attr",
+    "set_trial_intermediate_value",
+    "set_trial_user_attr",
+    "set_trial_system_attr",
+)
 
-    Optuna's heartbeat thread ends with a traceback on the first failed heartbeat; the main
-    thread already waits for the server (:class:`Outage`), so a missed beat is only noted.
+
+def _disconnected(err: BaseException) -> bool:
+    """Whether a storage call failed because its connection died (not on its data)."""
+    import sqlalchemy.exc
+
+    cause = err.__cause__ if err.__cause__ is not None else err
+    if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+        return True
+    return isinstance(cause, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError)
+
+
+def _again(name: str) -> Callable[..., Any]:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(super(self._tolerant, self), name)
+        try:
+            return method(*args, **kwargs)
+        except Exception as err:
+            if not _disconnected(err):
+                raise
+            log.debug("storage call %s lost its connection; made again", name)
+            return method(*args, **kwargs)  # its new connection waits for the server
+
+    call.__name__ = name
+    return call
+
+
+def _tolerant_rdb_class() -> type:
+    """RDBStorage that outlives a database server going away for a while.
+
+    New connections wait for the server (:class:`sweeper.outages.Outage`); a call whose
+    connection died under it is made again when it is safe to (:data:`RETRIED_CALLS`, and a
+    trial's final state: recorded once, whichever attempt reached the server); Optuna's
+    heartbeat thread, which ends with a traceback on the first failed beat, skips the beats
+    the outage costs.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages import RDBStorage
 
     class TolerantRDBStorage(RDBStorage):
@@ -253,6 +300,26 @@ def _tolerant_rdb_class() -> type:
             except Exception as err:  # the server is away (or the trial ended elsewhere)
                 log.debug("heartbeat of trial id %d not recorded: %s", trial_id, err)
 
+        def set_trial_state_values(
+            self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+        ) -> bool:
+            try:
+                return bool(super().set_trial_state_values(trial_id, state, values))
+            except UpdateFinishedTrialError:
+                raise
+            except Exception as err:
+                if not _disconnected(err) or not state.is_finished():
+                    raise
+            try:
+                return bool(super().set_trial_state_values(trial_id, state, values))
+            except UpdateFinishedTrialError:
+                if self.get_trial(trial_id).state == state:
+                    return True  # the first attempt was committed; its answer was lost
+                raise
+
+    TolerantRDBStorage._tolerant = TolerantRDBStorage  # type: ignore[attr-defined]
+    for name in RETRIED_CALLS:
+        setattr(TolerantRDBStorage, name, _again(name))
     return TolerantRDBStorage
 
 

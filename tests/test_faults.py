@@ -18,6 +18,7 @@ server takes many seconds to start). Outages are a few seconds instead of 30-60.
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from sweeper import outages
 from sweeper.__main__ import main
 from sweeper.config import compose
 from sweeper.run import run
+from sweeper.study import RETRIED_CALLS
 from sweeper.sync import main as sync_main
 from tests import fake_objective
 from tests.conftest import tiny_overrides
@@ -46,6 +48,17 @@ pytestmark = pytest.mark.slow
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Three trials of 2 epochs, 2 evaluations each, half a second per evaluation: 2 s a trial.
 SWEEP = ["sweep.n_trials=3", "train.num_epochs=2", "search_space=none", "+data.sleep_per_eval=0.5"]
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Hydra (``main()`` in-process) points the root logger at this test's captured streams;
+    put back the handlers it had, so later tests do not log into closed streams."""
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = saved
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -269,6 +282,19 @@ def test_postgres_down_mid_trial_is_waited_out(
         assert [t.system_attrs.get("failed_trial") for t in trials].count(lost.number) == 1
 
 
+def test_the_storage_calls_made_again_exist() -> None:
+    """RETRIED_CALLS name RDBStorage methods, and Optuna's cache still reads trials through the
+    private one among them (if this fails, Optuna changed: update RETRIED_CALLS)."""
+    import inspect
+
+    from optuna.storages import RDBStorage
+    from optuna.storages._cached_storage import _CachedStorage
+
+    for name in RETRIED_CALLS:
+        assert callable(getattr(RDBStorage, name, None)), name
+    assert "self._backend._get_trials(" in inspect.getsource(_CachedStorage)
+
+
 @pytest.mark.postgres
 def test_postgres_down_past_the_bound_is_one_line_and_the_same_command_resumes(
     pg: tuple[Backend, Proxy], workers: Workers, monkeypatch: pytest.MonkeyPatch
@@ -333,6 +359,7 @@ class _FailAtFirstEval:
         raise OSError(errno.ENOSPC, "No space left on device", "/results/checkpoint.bin")
 
 
+@pytest.mark.usefixtures("root_logging")
 def test_full_disk_mid_sweep_fails_the_trial_and_stops_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -358,6 +385,7 @@ def test_full_disk_mid_sweep_fails_the_trial_and_stops_with_one_line(
     assert "No space left on device" in failed.data.tags["sweeper.reason"]
 
 
+@pytest.mark.usefixtures("root_logging")
 def test_results_dir_that_cannot_be_written_is_one_line_before_training(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
