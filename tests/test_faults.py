@@ -57,6 +57,9 @@ def root_logging() -> Iterator[None]:
     root = logging.getLogger()
     saved, level = list(root.handlers), root.level
     yield
+    for handler in root.handlers:
+        if handler not in saved:
+            handler.close()  # its log file
     root.handlers[:] = saved
     root.setLevel(level)
 
