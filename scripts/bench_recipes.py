@@ -63,9 +63,9 @@ RECIPES = (
 # MRPC's sentence pairs are the longest: its runs use the first 3 of MiniLM's 6 layers (as its
 # curve bank does, docs/benchmarks.md), the other tasks the whole model.
 TASKS: dict[str, dict[str, int]] = {
-    "mrpc": {"train": 400, "val": 200, "test": 300, "seq": 128, "layers": 3},
-    "cola": {"train": 400, "val": 200, "test": 300, "seq": 64, "layers": 0},
-    "sst2": {"train": 400, "val": 200, "test": 300, "seq": 64, "layers": 0},
+    "mrpc": {"train": 200, "val": 100, "test": 200, "seq": 128, "layers": 3},
+    "cola": {"train": 200, "val": 100, "test": 200, "seq": 64, "layers": 0},
+    "sst2": {"train": 200, "val": 100, "test": 200, "seq": 64, "layers": 0},
 }
 
 
@@ -154,6 +154,12 @@ def run_recipe(recipe: Recipe, *, base: list[str], seeds: Sequence[int]) -> Arm:
             )
             arm.epochs += run.epochs
             by_lr.setdefault(lr, []).append(run)
+            print(
+                f"  .. {recipe.name} lr {lr:g} seed {seed}: {run.epochs:g} epochs, "
+                f"{time.perf_counter() - started:.0f}s",
+                file=sys.__stderr__,
+                flush=True,
+            )
     sign = 1.0 if direction == "maximize" else -1.0
 
     def mean_metric(lr: float) -> float:
