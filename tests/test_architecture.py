@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "sweeper.preview": 6,
     "sweeper.ui": 6,
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
+    "sweeper.seedrace": 6,  # Dodge et al.'s seed race on the train settings, failure counts
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
     "sweeper.sync": 6,  # sends what the tracking spool kept
     # 7. entry points and the public package

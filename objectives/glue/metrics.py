@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,3 +60,23 @@ def compute_metrics(
             raise ValueError(f"unknown metric {name!r}")
         out[name] = 0.0 if math.isnan(value) else value
     return out
+
+
+def chance_metrics(
+    task: TaskSpec, train_labels: Sequence[float], evaluated: Any
+) -> dict[str, float]:
+    """The metrics of the best constant prediction (what a run that learned nothing scores).
+
+    Classification: the training set's majority class predicted for every example of
+    ``evaluated`` (a split with ``labels``); regression: the training mean (correlations 0).
+    A seed race (``sweeper.seedrace``) counts a seed ending near these as failed.
+    """
+    labels = list(evaluated.labels)
+    if not labels or not train_labels:
+        return {}
+    if task.is_regression:
+        constant: float = float(np.mean(np.asarray(train_labels, dtype=float)))
+    else:
+        values, counts = np.unique(np.asarray(train_labels), return_counts=True)
+        constant = values[int(np.argmax(counts))].item()
+    return compute_metrics(task, [constant] * len(labels), labels)

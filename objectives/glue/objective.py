@@ -13,6 +13,7 @@ from typing import Any
 from objectives.glue.data import load_task_data
 from objectives.glue.encode import Encoded, encode, tokenizer_identity
 from objectives.glue.examples import TaskData
+from objectives.glue.metrics import chance_metrics
 from objectives.glue.model import load_model, load_tokenizer
 from sweeper.objective import Reporter, TaskInfo
 from sweeper.settings import TrainSettings
@@ -100,6 +101,7 @@ class GlueObjective:
         }
         if data.label_names is not None:
             details["label_mapping"] = {name: i for i, name in enumerate(data.label_names)}
+        details["chance"] = chance_metrics(data.task, data.train.labels, data.evals["validation"])
         return TaskInfo(
             task=data.task.name,
             source=data.source,
