@@ -26,6 +26,7 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeper.config import task_overrides
@@ -54,27 +55,28 @@ from sweeper.selection import (
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from sweeper.tracking import Tracker
 
 log = logging.getLogger("sweeper")
 
 
-def _tracker_for(session: Session) -> Tracker | None:
+def _report_to_parent(
+    session: Session, *, files: list[Path], folder: str, metrics: Mapping[str, float]
+) -> None:
+    """Files and metrics on the study's MLflow parent run, if the sweep had one."""
     from sweeper.tracking import Tracker
 
-    cfg = session.checked.cfg["tracking"]
     parent = session.study.user_attrs.get("mlflow_parent_run_id")
-    if not cfg.get("enabled", True) or not parent:
-        return None
-    tracker = Tracker(
-        uri=str(cfg["uri"]),
-        experiment=str(cfg.get("experiment") or session.checked.cfg["experiment_name"]),
-        artifact_location=cfg.get("artifact_location"),
+    if not parent:
+        return
+    tracker = Tracker.from_config(
+        session.checked.cfg,
         study_name=session.name,
         storage_id=session.storage_name,
+        results_dir=session.checked.results_dir,
     )
-    tracker.parent_run_id = str(parent)
-    return tracker
+    if tracker is not None:
+        tracker.log_to_run(str(parent), files=files, folder=folder, metrics=metrics)
+        tracker.close()
 
 
 def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRecommendation:
@@ -113,12 +115,12 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         # Each study's parent run gets the shared report and its own regret under it.
         regrets = {row["study"]: row["regret"] for row in shared.table}
         for s in sessions:
-            tracker = _tracker_for(s)
-            if tracker is not None:
-                run_id = str(tracker.parent_run_id)
-                for f in (shared.report_path, shared.config_path):
-                    tracker.client.log_artifact(run_id, str(f), "recommendation-shared")
-                tracker.client.log_metric(run_id, "shared_regret", float(regrets[s.name]))
+            _report_to_parent(
+                s,
+                files=[shared.report_path, shared.config_path],
+                folder="recommendation-shared",
+                metrics={"shared_regret": float(regrets[s.name])},
+            )
         print(regret_table(shared))
         print(f"\nconfig: {shared.config_path}\nreport: {shared.report_path}\nuse:    {use}")
         return shared
@@ -143,23 +145,23 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
     )
     out_dir = checked.results_dir / "reports" / rec.study
     rec.report_path, files = write_report(rec, session, out_dir=out_dir, use=use)
-    tracker = _tracker_for(session)
-    if tracker is not None:
-        for f in [rec.report_path, rec.config_path, *files]:
-            tracker.client.log_artifact(str(tracker.parent_run_id), str(f), "recommendation")
-        conf = final_values(rec.confirmation)
-        mean, std = mean_and_std(conf)
-        metrics = {
-            "rec_num_epochs": rec.epochs,
-            "rec_seed_median": rec.chosen.median,
-            "rec_seed_std": rec.chosen.std,
-        }
-        if conf:
-            metrics |= {"rec_confirm_mean": mean, "rec_confirm_std": std}
-        for key, (m, sd) in test_metrics(rec.confirmation).items():
-            metrics |= {f"rec_{key}_mean": m, f"rec_{key}_std": sd}
-        for key, value in metrics.items():
-            tracker.client.log_metric(str(tracker.parent_run_id), key, float(value))
+    conf = final_values(rec.confirmation)
+    mean, std = mean_and_std(conf)
+    metrics = {
+        "rec_num_epochs": rec.epochs,
+        "rec_seed_median": rec.chosen.median,
+        "rec_seed_std": rec.chosen.std,
+    }
+    if conf:
+        metrics |= {"rec_confirm_mean": mean, "rec_confirm_std": std}
+    for key, (m, sd) in test_metrics(rec.confirmation).items():
+        metrics |= {f"rec_{key}_mean": m, f"rec_{key}_std": sd}
+    _report_to_parent(
+        session,
+        files=[rec.report_path, rec.config_path, *files],
+        folder="recommendation",
+        metrics=metrics,
+    )
     print_summary(rec, session, use)
     return rec
 

@@ -28,7 +28,6 @@ from sweeper.reporting import TrialReporter
 from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
 from sweeper.signals import Interrupted, SignalGate, signals_interrupt
-from sweeper.spool import default_spool_dir
 from sweeper.study import (
     build_pruner,
     build_sampler,
@@ -281,17 +280,12 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
 
     # Connect first: an unreachable database or server fails now, not after the first trial.
     storage, stale = open_storage(storage_cfg)
-    tracking_cfg = cfg_plain["tracking"]
-    tracker = None
-    if tracking_cfg.get("enabled", True):
-        tracker = Tracker(
-            uri=str(tracking_cfg["uri"]),
-            experiment=str(tracking_cfg.get("experiment") or cfg_plain.get("experiment_name")),
-            artifact_location=tracking_cfg.get("artifact_location"),
-            study_name=checked.sweep.study_name,
-            storage_id=storage_identity(storage_cfg),
-            spool_dir=default_spool_dir(checked.results_dir),
-        )
+    tracker = Tracker.from_config(
+        cfg_plain,
+        study_name=checked.sweep.study_name,
+        storage_id=storage_identity(storage_cfg),
+        results_dir=checked.results_dir,
+    )
 
     # Data and model, once per sweep.
     objective = make_objective(cfg_plain)

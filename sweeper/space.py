@@ -212,7 +212,7 @@ def fit_space(
         bound, saying what it became and why, for the start-up lines.
     """
     if not isinstance(raw, Mapping):
-        return (None if raw is None else raw), []  # type: ignore[return-value]
+        return (None if raw is None else raw), []
     out: dict[str, Any] = {}
     lines: list[str] = []
     for name, entry in raw.items():

@@ -79,7 +79,7 @@ def _permanent(err: BaseException) -> bool:
     from mlflow.exceptions import MlflowException
 
     if isinstance(err, MlflowException):
-        status = err.get_http_status_code()
+        status = int(err.get_http_status_code())  # type: ignore[no-untyped-call]
         return 400 <= status < 500 and status not in (408, 429)
     return isinstance(err, FileNotFoundError | ValueError | TypeError | KeyError)
 

@@ -20,7 +20,16 @@ from typing import Any
 
 from sweeper.errors import DiskError, StorageError
 from sweeper.secrets import redact
-from sweeper.spool import PENDING, SYNC_COMMAND, Spool, Writer, bound_http, new_key, spool_name
+from sweeper.spool import (
+    PENDING,
+    SYNC_COMMAND,
+    Spool,
+    Writer,
+    bound_http,
+    default_spool_dir,
+    new_key,
+    spool_name,
+)
 from sweeper.spool import reason as _reason
 
 log = logging.getLogger(__name__)
@@ -255,6 +264,27 @@ class Tracker:
         # queued, or says where it is kept, before the interpreter stops the writer's thread.
         atexit.register(self.close)
 
+    @classmethod
+    def from_config(
+        cls, cfg: Mapping[str, Any], *, study_name: str, storage_id: str, results_dir: Path
+    ) -> Tracker | None:
+        """The tracker the ``tracking`` node of the resolved ``cfg`` asks for; None when off.
+
+        The one place a config becomes a :class:`Tracker` (the sweep, ``sweeper.train`` and
+        ``sweeper.recommend`` all build theirs here).
+        """
+        tracking = cfg["tracking"]
+        if not tracking.get("enabled", True):
+            return None
+        return cls(
+            uri=str(tracking["uri"]),
+            experiment=str(tracking.get("experiment") or cfg.get("experiment_name")),
+            artifact_location=tracking.get("artifact_location"),
+            study_name=study_name,
+            storage_id=storage_id,
+            spool_dir=default_spool_dir(results_dir),
+        )
+
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
@@ -444,6 +474,23 @@ class Tracker:
                 }
             )
         self.close()
+
+    def log_to_run(
+        self,
+        run_id: str,
+        *,
+        files: Iterable[Path] = (),
+        folder: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
+        """Files (under artifact ``folder``) and metrics on an existing run, e.g. a study's
+        parent that a later command (``sweeper.recommend``) reports to; through the spool."""
+        run = TrialRun(self.writer, run_id)
+        for path in files:
+            run._put({"op": "artifact", "run": run_id, "path": str(path), "dir": folder})
+        for key, value in (metrics or {}).items():
+            run.add(key, float(value), 0)
+        run.flush()
 
     def log_text(self, text: str, name: str) -> None:
         """A text file ``name`` among the parent's artifacts (kept beside the spool until sent)."""

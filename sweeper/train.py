@@ -25,7 +25,6 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     from sweeper.checks import check
     from sweeper.direction import direction_of, monitored
     from sweeper.secrets import install_log_filter, register_url
-    from sweeper.spool import default_spool_dir
     from sweeper.tracking import NullRun, Tracker
     from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
@@ -39,18 +38,14 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     monitor = monitored(checked.sweep.objective, metric=info.metric)
     direction = direction_of(monitor)
     settings = checked.train
-    tracking = cfg_plain["tracking"]
     run: Any = NullRun()
-    tracker = None
-    if tracking.get("enabled", True):
-        tracker = Tracker(
-            uri=str(tracking["uri"]),
-            experiment=str(tracking.get("experiment") or cfg_plain["experiment_name"]),
-            artifact_location=tracking.get("artifact_location"),
-            study_name=f"train-{info.task}",
-            storage_id="train",
-            spool_dir=default_spool_dir(checked.results_dir),
-        )
+    tracker = Tracker.from_config(
+        cfg_plain,
+        study_name=f"train-{info.task}",
+        storage_id="train",
+        results_dir=checked.results_dir,
+    )
+    if tracker is not None:
         run = tracker.start_single(
             f"train-{info.task}-{datetime.now():%Y%m%d-%H%M%S}",
             params={**settings.as_params(), "data.source": info.source},

@@ -34,7 +34,8 @@ def _sweep(root: Path, *extra: str) -> None:
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tracked")
-    # Trial 0 completes, 1 is pruned (non-finite loss), 2 fails, 3 completes; then a re-run adds 4.
+    # Trial 0 completes, 1 is pruned (non-finite loss), 2 fails, 3 completes; then a re-run
+    # queues the failed set again (4, which fails again) and samples one more (5).
     enqueue = (
         "sweep.enqueue=[{lr: 1.0e-4, weight_decay: 0.0, num_epochs: 2}, "
         "{lr: 1.0, weight_decay: 0.0}, "
@@ -62,9 +63,11 @@ def _runs(root: Path) -> tuple[object, list[object]]:
 def test_one_parent_and_a_nested_child_per_trial(tracked: Path) -> None:
     parent, children = _runs(tracked)
     study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tracked}/optuna.db")
-    assert len(children) == len(study.trials) == 5
+    assert len(children) == len(study.trials) == 6
+    again, failed = study.trials[4].params, study.trials[2].params  # the failed queued set
+    assert (again["lr"], again["weight_decay"]) == (failed["lr"], failed["weight_decay"])
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
-    assert sorted(c.info.run_name for c in children) == [f"trial-{i:04d}" for i in range(5)]
+    assert sorted(c.info.run_name for c in children) == [f"trial-{i:04d}" for i in range(6)]
     by_number = {int(c.data.tags["optuna.trial_number"]): c for c in children}
     for trial in study.trials:  # either side leads to the other
         assert trial.user_attrs["mlflow_run_id"] == by_number[trial.number].info.run_id
