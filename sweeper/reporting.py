@@ -242,8 +242,21 @@ class TrialReporter:
                 (f"non-finite validation {self.monitor} at step {evaluation.step}"),
             )
             return Decision.PRUNE
-        # Divergence is judged at the first evaluation only, before the trial has a best: a run
-        # that already reached a finite best keeps it, and a late rise is early stopping's job.
+        # The best value is the plain best seen; min_delta only decides what resets patience.
+        self.early_stopping.improved(evaluation.value)
+        if out.best is None or self._better(evaluation.value, out.best.value):
+            out.best = evaluation
+        last = evaluation.index >= self._total_evals
+        # The pruner hears every evaluation (so later trials are judged against this one too),
+        # but a trial at its final evaluation has finished training: pruning it would only
+        # throw a complete result away.
+        prune = (
+            self.prune is not None
+            and self.prune(evaluation.value, self._pruner_step(evaluation), last)
+            and not last
+        )
+        # Divergence is judged at the first evaluation only: a run that reached a finite best
+        # keeps it, and a later rise is early stopping's to end.
         if evaluation.index == 1 and self._diverged(evaluation):
             out.stop, out.reason = (
                 "diverged",
@@ -253,18 +266,7 @@ class TrialReporter:
                 ),
             )
             return Decision.PRUNE
-        # The best value is the plain best seen; min_delta only decides what resets patience.
-        self.early_stopping.improved(evaluation.value)
-        if out.best is None or self._better(evaluation.value, out.best.value):
-            out.best = evaluation
-        last = evaluation.index >= self._total_evals
-        # The pruner hears every evaluation, but a trial at its final evaluation has finished
-        # training: pruning it would only throw a complete result away.
-        if (
-            self.prune is not None
-            and self.prune(evaluation.value, self._pruner_step(evaluation), last)
-            and not last
-        ):
+        if prune:
             out.stop, out.reason = (
                 "pruned",
                 (

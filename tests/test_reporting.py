@@ -245,3 +245,18 @@ def test_pruner_steps_stay_increasing_when_positions_round_together() -> None:
     for step in plan.eval_steps(4):
         reporter.evaluate(step=step, val_loss=1.0, metrics={})
     assert steps == sorted(set(steps)) and len(steps) == len(plan.eval_steps(4))
+
+
+def test_a_trial_diverging_at_its_first_evaluation_still_reports_it_to_the_pruner() -> None:
+    # Later trials are judged against this one's value at that step.
+    heard: list[tuple[float, int]] = []
+    reporter = TrialReporter(
+        monitor="val_loss",
+        direction="minimize",
+        patience=None,
+        evals_per_epoch=2,
+        divergence_factor=3.0,
+        prune=lambda v, s, last: heard.append((v, s)) or False,
+    )
+    assert _run(reporter, [5.0, 0.1], train_loss=0.7) == [Decision.PRUNE]
+    assert reporter.outcome.stop == "diverged" and heard == [(5.0, 1)]
