@@ -514,7 +514,9 @@ def default_spool_dir(results_dir: Path) -> Path:
 
 
 def spool_name(study: str) -> str:
-    """A spool file name unique to this process: study, start time, host and pid."""
+    """A spool file name of its own: study, start time, host, pid and a random part (trackers
+    of one process started in the same second, as workers in threads, get different files)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study)[:80]
     host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40]
-    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{host}-{os.getpid()}{SPOOL_SUFFIX}"
+    unique = f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{unique}{SPOOL_SUFFIX}"
