@@ -64,6 +64,9 @@ def fake_args(root: Path, *extra: str) -> list[str]:
         "train.batch_size=32",  # 10 steps per epoch
         "sweep.study_name=t",
         "search_space.lr.high=1.0",
+        # Fixed, not fitted to the data size (`auto` would allow up to 20 epochs of 320
+        # examples): the step counts below come from the draws of a 1-3 epoch range.
+        "search_space.num_epochs.high=3",
         WEIGHT_DECAY,
         *extra,
     ]
