@@ -60,7 +60,7 @@ class CurvePruner(BasePruner):
         n_startup_trials: int = 2,
         n_warmup_steps: int = 0,
         quantile: float = 1.0,
-        margin: float = 0.0,
+        margin: float = 0.05,
         chance_delta: float = 0.02,
     ) -> None:
         if n_startup_trials < 1:
