@@ -149,6 +149,27 @@ def verdict(
     }
 
 
+def combine(paths: Sequence[Path], *, png: Path | None) -> int:
+    """The pooled table and the figure from the ``--json`` reports of runs on single banks."""
+    pooled: dict[str, list[tuple[float, float, float]]] = {}
+    curves: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    meta = []
+    for path in paths:
+        report = json.loads(path.read_text())
+        meta.append((report["trials"], report["reps"]))
+        for task, task_report in report["tasks"].items():
+            curves[task] = {k: (v[0], v[1]) for k, v in task_report["curves"].items()}
+            for name, rows in task_report["per_rep"].items():
+                pooled.setdefault(name, []).extend(tuple(r) for r in rows)
+    print(f"## pooled over {len(curves)} banks (compute: share of each exhaustive study)")
+    print(pooled_table(pooled))
+    if png is not None:
+        trials, reps = meta[0]
+        plot(curves, png, title=f"{trials}-trial sweeps, {reps} replays each")
+        print(f"\nfigure: {png}")
+    return 0
+
+
 def verdict_table(verdicts: Sequence[dict[str, Any]]) -> str:
     head = ["policy", "epochs to <= 1 % (median [IQR])", "<= 1/3 of exhaustive", "budgets worse"]
     head.append("largest gap (points)")
@@ -170,7 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sweeper.replay",
         description="Replay sweep policies (sampler, pruner, early stopping) on curve banks.",
     )
-    p.add_argument("banks", nargs="+", type=Path, help="bank files (python -m sweeper.bank)")
+    p.add_argument("banks", nargs="*", type=Path, help="bank files (python -m sweeper.bank)")
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="no replay: pool the --json reports of earlier runs (one per bank) and draw --png",
+    )
     p.add_argument("--trials", type=int, default=20, help="trials per sweep (%(default)s)")
     p.add_argument("--reps", type=int, default=200, help="sweeps per policy and bank")
     p.add_argument("--seed", type=int, default=0, help="first sweep's seed (%(default)s)")
@@ -186,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--png", type=Path, default=None, help="regret-vs-compute figure")
     p.add_argument("--json", type=Path, default=None, help="all figures, machine-readable")
     args = p.parse_args(argv)
+    if args.combine:
+        return combine(args.combine, png=args.png)
+    if not args.banks:
+        p.error("give bank files, or --combine with earlier --json reports.")
     if args.trials < 1 or args.reps < 1:
         p.error(f"--trials and --reps must be >= 1 but got {args.trials} and {args.reps}.")
 
@@ -221,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
         print(table(rows, bank_epochs=bank.total_epochs))
-        for name, ts in traces.items():
-            pooled[name] += [
+        per_rep = {
+            name: [
                 (
                     t.total_epochs / bank.total_epochs,
                     regret(bank, t.incumbent[-1]),
@@ -230,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 for t in ts
             ]
+            for name, ts in traces.items()
+        }
+        for name, values in per_rep.items():
+            pooled[name] += values
         top = max(t.total_epochs for ts in traces.values() for t in ts)
         budgets = [top * i / 100 for i in range(101)]
         curves[bank.task] = {
@@ -240,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "best": bank.best,
             "exhaustive_epochs": bank.total_epochs,
             "summaries": [s.__dict__ for s in rows],
+            "curves": curves[bank.task],
+            "per_rep": per_rep,
         }
         verdicts = [verdict(bank, traces, name, budgets) for name in traces]
         task_report["verdicts"] = verdicts
@@ -250,15 +288,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args.banks) > 1:
         print(f"\n## pooled over {len(args.banks)} banks (compute: share of each exhaustive study)")
         print(pooled_table(pooled))
-        report["pooled"] = {
-            name: {
-                "compute_share": quantiles([c for c, _, _ in rows]),
-                "regret": quantiles([r for _, r, _ in rows]),
-                "hit_rate": sum(r <= 0.01 for _, r, _ in rows) / len(rows),
-                "compute_share_to_goal": quantiles([g for _, _, g in rows]),
-            }
-            for name, rows in pooled.items()
-        }
     if args.png is not None:
         plot(curves, args.png, title=f"{args.trials}-trial sweeps, {args.reps} replays each")
         print(f"\nfigure: {args.png}")
