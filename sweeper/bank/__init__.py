@@ -22,6 +22,7 @@ in proportion to optimizer steps (``provenance.seconds`` says which).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import importlib
 import itertools
@@ -101,7 +102,7 @@ class Bank:
         values = self.values(curve)
         return min(values) if self.direction == "minimize" else max(values)
 
-    @property
+    @functools.cached_property
     def best(self) -> float:
         """The exhaustive study's best value (any evaluation of any run)."""
         bests = [self.best_of(c) for c in self.curves if c.epoch]

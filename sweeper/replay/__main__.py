@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,11 @@ def policies_for(args: argparse.Namespace) -> list[Policy]:
 
 
 def verdict(
-    bank: Bank, traces: dict[str, list[Trace]], candidate: str, budgets: Sequence[float]
+    bank: Bank,
+    traces: dict[str, list[Trace]],
+    candidate: str,
+    budgets: Sequence[float],
+    curves: Mapping[str, Sequence[float]],
 ) -> dict[str, Any]:
     """The goal of issue 15 for ``candidate``: <= 1 % regret at <= 1/3 of the exhaustive
     study's compute (median), and no worse than the best built-in pruner at any budget."""
@@ -129,8 +133,8 @@ def verdict(
         for name in traces
         if name.count("/") == 2 and name.split("/")[0] == sampler and name.split("/")[1] in BUILT_IN
     ]
-    curve = regret_curve(bank, mine, budgets)
-    rivals = {name: regret_curve(bank, traces[name], budgets) for name in built_in}
+    curve = curves[candidate]
+    rivals = {name: curves[name] for name in built_in}
     worse = []
     for i, budget in enumerate(budgets):
         best = min((r[i] for r in rivals.values()), default=math.inf)
@@ -279,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "curves": curves[bank.task],
             "per_rep": per_rep,
         }
-        verdicts = [verdict(bank, traces, name, budgets) for name in traces]
+        regrets = {name: curve for name, (_, curve) in curves[bank.task].items()}
+        verdicts = [verdict(bank, traces, name, budgets, regrets) for name in traces]
         task_report["verdicts"] = verdicts
         print(f"\nGoal (issue 15): <= 1 % regret at <= 1/3 of {bank.total_epochs:.0f} epochs, and")
         print("no worse than the best built-in pruner (same sampler) at any of 101 budgets:\n")
