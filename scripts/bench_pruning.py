@@ -4,7 +4,8 @@ For each seed (the config's ``seed``: sampler draws, data subset, model init), t
 the same trial count and the same default search space run through ``sweeper.run.run``:
 
 * ``exhaustive``: ``pruner=none train.patience=null``: every trial trains its full schedule;
-* ``defaults``: the median pruner and early stopping (patience 2 evaluations) as shipped.
+* ``defaults``: the shipped pruner (`pruner=curve` since issue 15; docs §3 measured the median
+  pruner shipped before) and early stopping (patience 2 evaluations).
 
 Compute is the epochs actually trained, summed over the trials (from each trial's record);
 quality is the study's best validation loss. The two arms alternate which runs first. Results
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"sweep: {args.trials} trials, default search space (lr, warmup_ratio, "
                 f"num_epochs 1-3, scheduler), TPE, 2 evaluations per epoch",
                 f"seeds: {args.seeds}; arms: exhaustive ({' '.join(ARMS['exhaustive'])}) vs "
-                "defaults (median pruner, patience 2)",
+                "defaults (shipped pruner, patience 2)",
                 f"overrides: {' '.join(args.overrides) or '-'} (pruner.* in the defaults arm only)",
             ],
         )

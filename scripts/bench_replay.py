@@ -1,10 +1,10 @@
-"""Figure 7: sweep policies replayed on the committed learning-curve banks (issue 15).
+"""Figure 8: sweep policies replayed on the committed learning-curve banks (issue 15).
 
 Two tables per task and pooled over the tasks: every pruner (as shipped, median with warm-up,
 the curve-aware one) with and without early stopping under TPE; and every sampler with no
 pruning, the median pruner and the shipped default. 20-trial sweeps, 200 replays each, from
 ``python -m sweeper.replay`` (the live pruner, early-stopping and sampler code; see
-docs/benchmarks.md section 7).
+docs/benchmarks.md section 8).
 
     python -m scripts.bench_replay            # full size (about 15 min on 2 busy cores)
     python -m scripts.bench_replay --quick    # CI smoke: 3 replays, one bank
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reps = 3 if args.quick else args.reps
     if args.quick:
         banks = banks[:1]
-    print("# Replayed sweep policies (figure 7)\n")
+    print("# Replayed sweep policies (figure 8)\n")
     print("## Pruners x early stopping (TPE, 20 trials)")
     code = replay(
         [*banks, "--reps", str(reps), "--default", "--early-stopping", "both"]

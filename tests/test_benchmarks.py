@@ -21,6 +21,7 @@ from scripts import (
     bench_loop,
     bench_pruning,
     bench_recipes,
+    bench_replay,
     bench_startup,
     bench_storage,
     bench_tracking,
@@ -100,6 +101,20 @@ def test_pruning_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     saved = [float(v) for v in re.findall(r"\| (-?\d+\.\d)% +\|", out)]
     assert len(saved) == 2, out  # one row per seed
     _ratios(out)
+
+
+@pytest.mark.slow
+def test_replay_quick(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _smoke(bench_replay.main, [], capsys)
+    for policy in (
+        "tpe/median/es",
+        "tpe/curve/no-es",
+        "default (tpe/",
+        "random/none/es",
+        "gp/curve",
+    ):
+        assert policy in out, out
+    assert "Goal (issue 15)" in out
 
 
 @pytest.mark.slow

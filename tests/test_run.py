@@ -92,6 +92,7 @@ def test_clearly_bad_trial_is_pruned_at_its_first_allowed_evaluation(
     # stops it at the first evaluation pruner.n_warmup_steps allows.
     sweep(
         tmp_path,
+        "pruner=median",
         "train.divergence_factor=null",
         "sweep.n_trials=3",
         "search_space.lr.high=1.0",

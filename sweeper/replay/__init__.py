@@ -389,7 +389,7 @@ def plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 4.6), squeeze=False)
     for ax, (task, lines) in zip(axes[0], curves.items(), strict=True):
         for name, (budgets, regrets) in lines.items():
             shown = [min(r, 1.0) * 100 for r in regrets]
@@ -397,6 +397,7 @@ def plot(
             ax.step(budgets, shown, where="post", label=name, linestyle=style, linewidth=1.4)
         ax.axhline(REGRET_GOAL * 100, color="grey", linewidth=0.8, linestyle=":")
         ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("compute spent (epochs trained, all trials)")
         ax.set_ylabel("median regret of best trial found (%)")
         ax.set_title(task)
