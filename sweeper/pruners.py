@@ -37,10 +37,10 @@ class CurvePruner(BasePruner):
     * before ``n_startup_trials`` finished trials ran past its step (no evidence of what
       happens later);
     * at steps below ``n_warmup_steps``;
-    * while every finished trial was still at chance at that step: none of their best values
-      up to the step had moved by more than ``chance_delta`` (relative) from the chance level
-      (the median of their first values). That is warmup, when a value says nothing about
-      where a curve will go.
+    * while it and every finished trial were still at chance at that step: none of their best
+      values up to the step had moved by more than ``chance_delta`` (relative) from the chance
+      level (the median of the finished trials' first values). That is warmup, when a value
+      says nothing about where a curve will go; a trial already worse than chance is judged.
 
     Args:
         n_startup_trials: Finished trials that must have run past a step before judging there.
@@ -110,8 +110,13 @@ class CurvePruner(BasePruner):
         if len(gains) < self.n_startup_trials or not math.isfinite(best_done):
             return False
         chance = _quantile(sorted(firsts), 0.5)
-        if all(abs(chance - b) <= self.chance_delta * abs(chance) for b in bests_before):
-            return False  # every finished trial was still at chance here: warmup
+        tolerance = self.chance_delta * abs(chance)
+        if best_now <= chance + tolerance and all(
+            abs(chance - b) <= tolerance for b in bests_before
+        ):
+            # Every finished trial was still at chance here (warmup), and so is this one. A
+            # trial worse than chance (a diverging one) is judged all the same.
+            return False
 
         reach = best_now - _quantile(sorted(gains), self.quantile)
         return reach > best_done + self.margin * abs(best_done)

@@ -63,9 +63,16 @@ def test_never_judged_while_every_finished_trial_was_at_chance() -> None:
     early = [[0.69, 0.689, 0.45, 0.40], [0.69, 0.688, 0.60, 0.35]]
     study = study_with(early)
     # Evaluation 2: both finished trials were still within 2 % of chance there.
-    assert not judged(CurvePruner(), study, [0.71, 0.80])
+    assert not judged(CurvePruner(), study, [0.70, 0.80])
     # By evaluation 3 they had moved: the same hopeless trial is now stopped.
-    assert judged(CurvePruner(), study, [0.71, 0.80, 0.80])
+    assert judged(CurvePruner(), study, [0.70, 0.80, 0.80])
+
+
+def test_a_trial_worse_than_chance_is_judged_even_in_warmup() -> None:
+    at_chance = [[0.69, 0.69, 0.69], [0.69, 0.688, 0.689]]  # nothing learns (a tiny model)
+    study = study_with(at_chance)
+    assert not judged(CurvePruner(), study, [0.70])  # at chance, like the others: kept
+    assert judged(CurvePruner(), study, [5.0])  # diverging (lr far too high): stopped
 
 
 def test_needs_n_startup_trials_that_ran_past_the_step() -> None:

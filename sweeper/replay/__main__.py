@@ -232,7 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         space = parse_space(yaml.safe_load(Path(args.space).read_text()))
     else:
-        space = parse_space(group_node("search_space", args.space))
+        node = group_node("search_space", args.space)
+        # num_epochs.high=auto fits the range to a live sweep's data; a bank holds only its
+        # grid's horizons, so auto means the longest of them here.
+        horizons = load(args.banks[0]).grid.get("num_epochs") or [3]
+        for entry in node.values():
+            if isinstance(entry, dict) and entry.get("high") == "auto":
+                entry["high"] = max(horizons)
+        space = parse_space(node)
     policies = policies_for(args)
     report: dict[str, Any] = {"trials": args.trials, "reps": args.reps, "tasks": {}}
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
