@@ -6,6 +6,7 @@ Every command (``python -m sweeper``, ``sweeper.train``, ``sweeper.recommend``) 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -78,12 +79,20 @@ def run_hydra(
     # Each command's own --help (conf/hydra/help/<help_page>.yaml).
     page = [] if help_page == "sweeper" else [f"hydra/help={help_page}"]
     sys.argv = [saved[0] if saved else "sweeper", *with_overrides(args, page)]
+    root = logging.getLogger()
+    before = list(root.handlers)
     try:
         _main()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     finally:
         sys.argv = saved
+        # Hydra's job logging leaves a handler on the run's log file; a command called
+        # in-process (tests, a notebook) must not leave that file open once it returns.
+        for handler in root.handlers:
+            if handler not in before and isinstance(handler, logging.FileHandler):
+                root.removeHandler(handler)
+                handler.close()
     return 0
 
 

@@ -83,6 +83,7 @@ def test_a_sweep_of_the_classic_loop_logs_get_schedulers_curve(
                 f"model.name_or_path={tiny_model_dir}",
                 "sweep.n_trials=3",
                 "pruner=none",  # every trial trains to its end: whole curves to compare
+                "train.patience=null",  # nor does early stopping end one
                 "train.grad_accum=3",  # 19 batches an epoch: the last update takes one batch
                 "quiet=true",
             ]
