@@ -27,10 +27,18 @@ from sweeper.settings import (
     check_value,
 )
 from sweeper.space import SearchSpace, fit_space, parse_space
-from sweeper.study import build_pruner, build_sampler, check_storage_config
+from sweeper.study import (
+    build_pruner,
+    build_sampler,
+    check_storage_config,
+    data_fingerprint,
+    study_fingerprint,
+)
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
+
+    from sweeper.objective import TaskInfo
 
 
 OBJECTIVES = ("val_loss", "metric")
@@ -207,11 +215,26 @@ def check_schedules(checked: Checked, *, num_examples: int) -> None:
             ) from None
 
 
+def fingerprint_of(checked: Checked, *, info: TaskInfo, monitor: str) -> dict[str, str]:
+    """The study fingerprint of ``checked`` on the data ``info`` describes, optimizing
+    ``monitor``: what the sweep records on its study and what resuming or recommending compares.
+    """
+    cfg = checked.cfg
+    return study_fingerprint(
+        search_space=cfg.get("search_space"),
+        train=checked.train,
+        data=data_fingerprint(cfg["data"], info),
+        model=cfg["model"],
+        objective=f"{cfg.get('objective')}:{monitor}",
+    )
+
+
 __all__ = [
     "OBJECTIVES",
     "Checked",
     "SweepSettings",
     "check",
     "check_schedules",
+    "fingerprint_of",
     "fit_to_data",
 ]

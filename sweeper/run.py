@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.checks import Checked, check, check_schedules, fit_to_data
+from sweeper.checks import Checked, check, check_schedules, fingerprint_of, fit_to_data
 from sweeper.config import flatten
 from sweeper.direction import direction_of, monitored
 from sweeper.objective import Objective, TaskInfo
@@ -33,7 +33,6 @@ from sweeper.study import (
     build_sampler,
     claims_a_slot,
     count_trials,
-    data_fingerprint,
     fail_stale_trials,
     open_storage,
     open_study,
@@ -41,7 +40,6 @@ from sweeper.study import (
     release_trial,
     requeue,
     storage_identity,
-    study_fingerprint,
     trial_id,
 )
 from sweeper.summary import SweepEnd, announce, finish
@@ -301,13 +299,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     gc.freeze()
     monitor = monitored(checked.sweep.objective, metric=info.metric)
     direction = direction_of(monitor)
-    fingerprint = study_fingerprint(
-        search_space=cfg_plain.get("search_space"),
-        train=checked.train,
-        data=data_fingerprint(cfg_plain["data"], info),
-        model=cfg_plain["model"],
-        objective=f"{cfg_plain.get('objective')}:{monitor}",
-    )
+    fingerprint = fingerprint_of(checked, info=info, monitor=monitor)
     seed = int(cfg_plain["seed"])
     study = open_study(
         name=checked.sweep.study_name,

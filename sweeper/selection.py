@@ -132,12 +132,11 @@ class Session:
     def info(self) -> TaskInfo:
         """The prepared data, once it is checked to be what the study was swept on."""
         if self._info is None:
-            from sweeper.checks import fit_to_data
-            from sweeper.study import check_fingerprint, data_fingerprint, study_fingerprint
+            from sweeper.checks import fingerprint_of, fit_to_data
+            from sweeper.study import check_fingerprint
 
             info = self.objective.prepare()
             self.checked = fit_to_data(self.checked, num_train=info.num_train)
-            cfg = self.checked.cfg
             monitor = monitored(self.checked.sweep.objective, metric=info.metric)
             recorded = self.study.user_attrs.get("fingerprint")
             if recorded is not None:
@@ -146,13 +145,7 @@ class Session:
                 check_fingerprint(
                     self.name,
                     recorded,
-                    study_fingerprint(
-                        search_space=cfg.get("search_space"),
-                        train=self.checked.train,
-                        data=data_fingerprint({**cfg["data"], "task": info.task}, info),
-                        model=cfg["model"],
-                        objective=f"{cfg.get('objective')}:{monitor}",
-                    ),
+                    fingerprint_of(self.checked, info=info, monitor=monitor),
                 )
             self._info = info
         return self._info
