@@ -109,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             [
                 f"data: {data_label}",
                 f"sweep: {args.trials} trials, default search space (lr, warmup_ratio, "
-                f"num_epochs 1-3, scheduler), TPE, 2 evaluations per epoch",
+                "num_epochs fitted to the data, scheduler), the shipped sampler, "
+                "2 evaluations per epoch",
                 f"seeds: {args.seeds}; arms: exhaustive ({' '.join(ARMS['exhaustive'])}) vs "
                 "defaults (shipped pruner, patience 2)",
                 f"overrides: {' '.join(args.overrides) or '-'} (pruner.* in the defaults arm only)",

@@ -618,6 +618,10 @@ def study_fingerprint(
     }
 
 
+# Fingerprint keys added after studies were first recorded: a study without one still resumes.
+_ADDED_KEYS = frozenset({"data.content"})
+
+
 def _fingerprint_changes(
     recorded: Mapping[str, Any], current: Mapping[str, Any]
 ) -> list[tuple[str, Any, Any]]:
@@ -633,6 +637,8 @@ def _fingerprint_changes(
                 old_d, new_d = json.loads(old), json.loads(new)
         if isinstance(old_d, dict) and isinstance(new_d, dict):
             for key in sorted(set(old_d) | set(new_d)):
+                if f"{section}.{key}" in _ADDED_KEYS and key not in old_d:
+                    continue  # recorded by a sweeper that did not have this key yet
                 if old_d.get(key) != new_d.get(key):
                     out.append((f"{section}.{key}", old_d.get(key), new_d.get(key)))
         else:
@@ -774,7 +780,7 @@ def load_existing_study(name: str, storage: optuna.storages.BaseStorage) -> optu
 
 def data_fingerprint(data: Mapping[str, Any], info: TaskInfo) -> dict[str, Any]:
     """The data part of the study fingerprint: the data as loaded, not only as configured."""
-    return {
+    out = {
         "task": info.task,
         "source": info.source,
         "num_train": info.num_train,
@@ -782,3 +788,6 @@ def data_fingerprint(data: Mapping[str, Any], info: TaskInfo) -> dict[str, Any]:
         "validation": data.get("validation"),
         "max_seq_length": data.get("max_seq_length"),
     }
+    if info.details.get("content") is not None:  # a digest of the examples, where offered
+        out["content"] = info.details["content"]
+    return out

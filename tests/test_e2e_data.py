@@ -132,3 +132,49 @@ def test_local_hub_layout_dataset_sweep(tmp_path: Path, tiny_model_dir: Path) ->
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == 2
     evals = next(t for t in study.trials if t.state.name == "COMPLETE").user_attrs["evals"]
     assert {"accuracy", "f1"} <= set(evals[0])
+
+
+def _csv_overrides(tmp_path: Path, model: Path, train: Path, dev: Path, n: int) -> list[str]:
+    return tiny_overrides(
+        tmp_path / "runs",
+        model,
+        "data=files",
+        "data.task=reviews",
+        f"data.train_file={train}",
+        f"data.validation_file={dev}",
+        f"sweep.n_trials={n}",
+        "tracking=none",
+    )
+
+
+def test_a_data_file_edited_in_place_refuses_to_resume(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    # The fingerprint held the data's sizes only: a file edited in place, with the same number
+    # of rows, resumed the study silently and mixed trials of two data sets.
+    from sweeper.errors import StudyError
+
+    table = rows(48)
+    train = write(tmp_path / "train.csv", table)
+    dev = write(tmp_path / "dev.csv", rows(16, seed=3))
+    run(compose(_csv_overrides(tmp_path, tiny_model_dir, train, dev, 1)))
+    table[0] = {**table[0], "text": table[0]["text"] + " indeed"}  # one row edited
+    write(train, table)
+    with pytest.raises(StudyError, match=r"data\.content='[0-9a-f]{16}' -> '[0-9a-f]{16}'"):
+        run(compose(_csv_overrides(tmp_path, tiny_model_dir, train, dev, 2)))
+    assert len(_study(tmp_path / "runs", "default-reviews").trials) == 1  # nothing added
+
+
+def test_a_study_recorded_before_content_digests_still_resumes(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    train = write(tmp_path / "train.csv", rows(48))
+    dev = write(tmp_path / "dev.csv", rows(16, seed=3))
+    run(compose(_csv_overrides(tmp_path, tiny_model_dir, train, dev, 1)))
+    study = _study(tmp_path / "runs", "default-reviews")
+    recorded = dict(study.user_attrs["fingerprint"])
+    data = json.loads(recorded["data"])
+    assert len(data.pop("content")) == 16
+    study.set_user_attr("fingerprint", {**recorded, "data": json.dumps(data, sort_keys=True)})
+    run(compose(_csv_overrides(tmp_path, tiny_model_dir, train, dev, 2)))
+    assert len(_study(tmp_path / "runs", "default-reviews").trials) == 2

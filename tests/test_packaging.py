@@ -11,12 +11,15 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
 import pytest
+from mlflow import MlflowClient
 
 from sweeper.__main__ import main
+from tests.data_fixtures import make_hub_repo, rows, write
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "user_objectives" / "toy.py"
@@ -131,10 +134,31 @@ def _files(folder: Path) -> dict[Path, float]:
     }
 
 
-@pytest.mark.slow
-def test_a_wheel_in_a_fresh_venv_sweeps_a_user_loop_from_elsewhere(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Installed:
+    """A fresh venv holding only the wheel, and a folder of the user's outside the clone."""
+
+    python: Path
+    site: Path
+    user: Path
+    env: dict[str, str]
+
+    def sweeper(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.python, *args],
+            cwd=self.user,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Installed:
     """Only the wheel is installed in the new environment; its dependencies are this one's
-    (a .pth line), so the test needs no network and no second copy of torch."""
+    (a .pth line), so the tests need no network and no second copy of torch."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     wheel = _build_wheel(tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -151,47 +175,144 @@ def test_a_wheel_in_a_fresh_venv_sweeps_a_user_loop_from_elsewhere(tmp_path: Pat
         ).stdout.strip()
     )
     (site / "zz_borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    installed = _files(site)
 
     user = tmp_path / "elsewhere"
     user.mkdir()
     shutil.copy(TOY, user / "my_loop.py")
     _user_conf(user / "my_conf", objective="my_loop.train", n_trials=3)
+    _user_data(user, model=tiny_model_dir)
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("PYTHONPATH", "VIRTUAL_ENV", "SWEEPER_HOME")
     }
     env.update(PYTHONPATH=str(user), HF_HUB_OFFLINE="1")
+    return Installed(python=python, site=site, user=user, env=env)
 
-    def sweeper(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [python, *args], cwd=user, env=env, capture_output=True, text=True, timeout=600
+
+# The user's own experiments (in the user's config folder, next to ``mine``) on the built-in
+# text-classification objective, with the tiny test model: 2 trials each.
+USER_EXPERIMENT = """\
+# @package _global_
+defaults:
+  - override /data: {data}
+experiment_name: {name}
+model: {{name_or_path: {model}}}
+train: {{batch_size: 16, eval_batch_size: 64, num_epochs: 2, precision: fp32, log_every_steps: 4}}
+search_space: {{num_epochs: {{high: 2}}}}
+sweep: {{n_trials: 2, study_name: {name}{objective}}}
+data: {{{data_node}}}
+"""
+
+
+def _user_data(user: Path, *, model: Path) -> None:
+    """CSV files (classification, regression) and a hub-layout dataset folder, and an
+    experiment for each, in the user's folder."""
+    data = user / "data"
+    write(data / "train.csv", rows(64, task="multiclass", pair=True))
+    write(data / "dev.csv", rows(24, seed=5, task="multiclass", pair=True))
+    write(data / "scores_train.csv", rows(64, task="regression"))
+    write(data / "scores_dev.csv", rows(24, seed=2, task="regression"))
+    repo = make_hub_repo(data / "hub", n_train=64, n_eval=16)
+    nodes = {
+        "csv": (
+            "files",
+            "task: reviews, train_file: data/train.csv, validation_file: data/dev.csv, "
+            "text_columns: [text, context]",
+            "",
+        ),
+        "regression": (
+            "files",
+            "task: scores, train_file: data/scores_train.csv, validation_file: data/scores_dev.csv",
+            ", objective: metric",
+        ),
+        "hub": (
+            "hub",
+            f"task: local-reviews, hub_id: {repo}, hub_config: reviews, validation_split: dev, "
+            f"text_columns: [review], hub_cache_dir: {user / 'hf-cache'}",
+            "",
+        ),
+    }
+    for name, (group, node, objective) in nodes.items():
+        (user / "my_conf" / "experiment" / f"{name}.yaml").write_text(
+            USER_EXPERIMENT.format(
+                data=group, name=name, model=model, objective=objective, data_node=node
+            )
         )
 
-    where = sweeper(
+
+# One row per kind of job a user brings: the overrides that run it, its study's name and size.
+JOBS = {
+    "own loop": (["+experiment=mine"], "mine", 3),
+    "csv classification": (["+experiment=csv"], "csv", 2),
+    "csv regression": (["+experiment=regression"], "regression", 2),
+    "hub-layout dataset": (["+experiment=hub"], "hub", 2),
+    "classic loop": (
+        ["+experiment=classic", "sweep.n_trials=2", "{model}", "pruner=none"],
+        "classic",
+        2,
+    ),
+}
+
+
+@pytest.mark.slow
+def test_the_wheel_runs_from_elsewhere_and_writes_nothing_into_itself(
+    installed: Installed,
+) -> None:
+    before = _files(installed.site)
+    where = installed.sweeper(
         "-c", "import sweeper, objectives; print(sweeper.__file__, objectives.__file__)"
     )
     assert where.returncode == 0, where.stderr
-    assert all(path.startswith(str(site)) for path in where.stdout.split()), where.stdout
-    shown = sweeper("-m", "sweeper", "--help")
+    assert all(path.startswith(str(installed.site)) for path in where.stdout.split())
+    shown = installed.sweeper("-m", "sweeper", "--help")
     assert shown.returncode == 0, shown.stderr
     assert "experiment" in shown.stdout
-    done = sweeper("-m", "sweeper", "--config-dir", "my_conf", "+experiment=mine", "quiet=true")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "3/3 finished" in done.stdout
-    results = user / "sweeper-runs"
-    study = optuna.load_study(study_name="mine", storage=f"sqlite:///{results}/optuna.db")
-    assert [t.state.name for t in study.trials].count("COMPLETE") >= 1
-    assert (results / "mlflow.db").is_file()
-    again = sweeper("-m", "sweeper", "--config-dir", "my_conf", "+experiment=mine", "quiet=true")
-    assert again.returncode == 0, again.stderr
-    assert "the study has its 3 trials" in again.stdout  # resumed: nothing left to run
-    recommended = sweeper(
-        "-m", "sweeper.recommend", "--config-dir", "my_conf", "+experiment=mine", "quiet=true",
-        "recommend.top_k=1", "recommend.confirm_seeds=1",
+    done = installed.sweeper(
+        "-m", "sweeper", "--config-dir", "my_conf", "+experiment=mine", "quiet=true",
+        "results_dir=runs-nowrite",
     )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (installed.user / "runs-nowrite" / "optuna.db").is_file()
+    assert _files(installed.site) == before  # results go under the user's folder only
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("job", list(JOBS))
+def test_a_wheel_install_sweeps_resumes_and_recommends_a_users_job(
+    installed: Installed, tiny_model_dir: Path, job: str
+) -> None:
+    """Each kind of user job, from the wheel, outside the clone: a sweep that records MLflow
+    runs with LR curves, a resume with nothing left to run, and a recommendation."""
+    overrides, name, n_trials = JOBS[job]
+    installation = _files(installed.site)
+    results = installed.user / f"runs-{name}"
+    args = [
+        "--config-dir",
+        "my_conf",
+        *(o.format(model=f"model.name_or_path={tiny_model_dir}") for o in overrides),
+        f"results_dir={results}",
+        "quiet=true",
+    ]
+    done = installed.sweeper("-m", "sweeper", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{n_trials}/{n_trials} finished" in done.stdout
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{results}/optuna.db")
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == n_trials and any(t.state.name == "COMPLETE" for t in finished)
+    client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")
+    for trial in finished:
+        lrs = client.get_metric_history(trial.user_attrs["mlflow_run_id"], "lr")
+        assert len(lrs) >= 2 and max(m.value for m in lrs) > 0.0, (job, trial.number)
+
+    again = installed.sweeper("-m", "sweeper", *args)
+    assert again.returncode == 0, again.stderr
+    assert f"the study has its {n_trials} trials" in again.stdout  # resumed: nothing to run
+
+    recommended = installed.sweeper(
+        "-m", "sweeper.recommend", *args, "recommend.top_k=1", "recommend.confirm_seeds=1"
+    )
     assert recommended.returncode == 0, recommended.stdout + recommended.stderr
-    assert list(results.glob("conf/recommended/*.yaml"))  # under results_dir, in the user's folder
-    # Results went under the working directory; nothing was written into the installation.
-    assert _files(site) == installed
+    (written,) = results.glob("conf/recommended/*.yaml")  # in the user's folder
+    assert "train:" in written.read_text(encoding="utf-8")
+    assert _files(installed.site) == installation  # nothing written into the installation

@@ -67,14 +67,7 @@ def cache_key(split: Split, *, tokenizer_id: str, max_length: int) -> str:
     """A content hash: the examples themselves, the tokenizer and the max length."""
     h = hashlib.sha256()
     h.update(f"v{CACHE_VERSION}|{tokenizer_id}|{max_length}|".encode())
-    for i, text in enumerate(split.text_a):
-        h.update(text.encode())
-        h.update(b"\x1f")
-        if split.text_b is not None:
-            h.update(split.text_b[i].encode())
-        h.update(b"\x1e")
-        h.update(repr(split.labels[i]).encode())
-        h.update(b"\x1d")
+    split.update(h)
     return h.hexdigest()[:24]
 
 

@@ -6,6 +6,7 @@ so everything downstream (subsets, tokenization, training, metrics) runs one cod
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,17 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def update(self, h: hashlib._Hash) -> None:
+        """Feed the examples (texts and labels, in order) to the hash ``h``."""
+        for i, text in enumerate(self.text_a):
+            h.update(text.encode())
+            h.update(b"\x1f")
+            if self.text_b is not None:
+                h.update(self.text_b[i].encode())
+            h.update(b"\x1e")
+            h.update(repr(self.labels[i]).encode())
+            h.update(b"\x1d")
 
     def select(self, indices: Sequence[int]) -> Split:
         return Split(
@@ -45,3 +57,12 @@ class TaskData:
     notes: list[str] = field(default_factory=list)
     # What the task is, said at start: "classification, 3 classes [...] (inferred from ...)".
     description: str = ""
+
+    def digest(self) -> str:
+        """A hash of every split's examples as loaded (after subsets): a data file edited in
+        place, with the same number of rows, gives another digest."""
+        h = hashlib.sha256()
+        for name, split in (("train", self.train), *self.evals.items()):
+            h.update(f"|{name}|".encode())
+            split.update(h)
+        return h.hexdigest()[:16]

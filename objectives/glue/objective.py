@@ -98,6 +98,8 @@ class GlueObjective:
             "eval_splits": {name: len(e) for name, e in self._evals.items()},
             "tokenized_cache_hit": all(hits),
             "task_type": "regression" if data.task.is_regression else "classification",
+            # In the study fingerprint: resuming on edited data files is refused.
+            "content": data.digest(),
         }
         if data.label_names is not None:
             details["label_mapping"] = {name: i for i, name in enumerate(data.label_names)}
