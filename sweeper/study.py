@@ -676,12 +676,18 @@ def prune_hook(trial: optuna.Trial) -> Callable[[float, int, bool], bool]:
     return hook
 
 
+# A queued set whose trial raised this many times is not queued again: it fails as configured.
+REQUEUE_LIMIT = 2
+
+
 def requeue(study: optuna.Study, queued: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Queue each parameter set of ``sweep.enqueue`` that has no finished trial yet.
 
     Run on every start, not only when the study is new: a queued trial that was interrupted
     (Ctrl-C, SIGTERM: recorded FAIL) or failed must run when the sweep resumes. A set already
-    waiting or running (another worker has it) is not queued twice. Returns the sets queued.
+    waiting or running (another worker has it) is not queued twice, nor one whose trial raised
+    :data:`REQUEUE_LIMIT` times (interruptions and lost workers do not count): it would fail on
+    every start. Returns the sets queued.
     """
     from optuna.trial import TrialState
 
@@ -689,13 +695,37 @@ def requeue(study: optuna.Study, queued: Sequence[Mapping[str, Any]]) -> list[di
         have = trial.system_attrs.get("fixed_params") or trial.params
         return all(k in have and have[k] == v for k, v in params.items())
 
+    stale = study.user_attrs
+
+    def raised(trial: FrozenTrial) -> bool:  # the objective raised: not a stop from outside
+        reason = str(trial.user_attrs.get("reason") or "")
+        return (
+            bool(reason)
+            and not reason.startswith("interrupted")
+            and (STALE_KEY.format(trial.number) not in stale)
+        )
+
     live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state in live]
+    trials = study.get_trials(deepcopy=False)
+    alive = [t for t in trials if t.state in live]
+    failed = [t for t in trials if t.state == TrialState.FAIL and raised(t)]
     added: list[dict[str, Any]] = []
     for params in queued:
-        if params not in added and not any(matches(t, params) for t in trials):
-            study.enqueue_trial(dict(params))
-            added.append(dict(params))
+        if params in added or any(matches(t, params) for t in alive):
+            continue
+        failures = [t for t in failed if matches(t, params)]
+        if len(failures) >= REQUEUE_LIMIT:
+            log.warning(
+                "warning: queued trial %s failed %d times (last, trial %d: %s); not queued "
+                "again: fix it or remove it from sweep.enqueue",
+                dict(params),
+                len(failures),
+                failures[-1].number,
+                failures[-1].user_attrs.get("reason") or "no reason recorded",
+            )
+            continue
+        study.enqueue_trial(dict(params))
+        added.append(dict(params))
     return added
 
 

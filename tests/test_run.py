@@ -353,3 +353,45 @@ def test_the_epoch_range_is_fitted_to_the_data_stated_and_fingerprinted(
         "low": 1,
         "high": 5,
     }
+
+
+@pytest.mark.parametrize(
+    ("reasons", "queued_again"),
+    [
+        (["ValueError: bad"], True),  # one failure: maybe a fluke, run it again
+        (["ValueError: bad", "ValueError: bad"], False),  # fails as configured
+        (["interrupted (SIGTERM)", "interrupted (SIGINT)"], True),  # stopped from outside
+        (["ValueError: bad", "interrupted (SIGINT)"], True),
+        (["stale", "stale"], True),  # its worker stopped sending heartbeats
+    ],
+)
+def test_a_queued_set_that_keeps_raising_is_not_queued_again(
+    reasons: list[str], queued_again: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A queued set whose trial raised on every start was queued again on every start, forever.
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from sweeper.results import STALE_KEY, STALE_REASON
+    from sweeper.study import requeue
+
+    s = optuna.create_study()
+    for reason in reasons:
+        number = len(s.trials)
+        s.add_trial(
+            create_trial(
+                state=TrialState.FAIL,
+                params={"lr": 0.1},
+                distributions={"lr": FloatDistribution(0.0, 1.0)},
+                user_attrs={} if reason == "stale" else {"reason": reason},
+            )
+        )
+        if reason == "stale":
+            s.set_user_attr(STALE_KEY.format(number), STALE_REASON)
+    caplog.set_level("WARNING", logger="sweeper")
+    added = requeue(s, [{"lr": 0.1}])
+    assert added == ([{"lr": 0.1}] if queued_again else [])
+    if not queued_again:
+        assert "queued trial {'lr': 0.1} failed 2 times (last, trial 1: ValueError: bad)" in (
+            caplog.text
+        )
