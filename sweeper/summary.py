@@ -343,4 +343,8 @@ def finish(sweep: SweepEnd) -> float | None:
             # The last worker to finish ends the parent: one still training keeps it RUNNING.
             status="RUNNING" if counts.running else "FINISHED",
         )
+        notice = tracker.unsent_notice()  # known only once the store had its last chance
+        if notice:
+            with (run_dir / "summary.txt").open("a") as f:
+                f.write(notice + "\n")
     return None if not best_first else best_first[0].value

@@ -508,14 +508,18 @@ class Tracker:
         if self.writer.closed:
             return self.unsent
         self.unsent = self.writer.close(wait_s=_DRAIN_S)
-        if self.unsent:
-            log.warning(
-                "tracking: %d record(s) not sent to %s; they are kept in %s. Send them once "
-                "it is reachable: %s %s",
-                self.unsent,
-                redact(self.uri),
-                self.writer.spool.path,
-                SYNC_COMMAND,
-                shlex.quote(str(self.writer.spool.path)),
-            )
+        notice = self.unsent_notice()
+        if notice:
+            log.warning("%s", notice)
         return self.unsent
+
+    def unsent_notice(self) -> str | None:
+        """After :meth:`close`: the records not sent and the command that sends them; ``None``
+        when everything was sent."""
+        if not self.unsent:
+            return None
+        return (
+            f"tracking: {self.unsent} record(s) not sent to {redact(self.uri)}; they are kept in "
+            f"{self.writer.spool.path}. Send them once it is reachable: {SYNC_COMMAND} "
+            f"{shlex.quote(str(self.writer.spool.path))}"
+        )

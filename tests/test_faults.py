@@ -212,6 +212,8 @@ def test_mlflow_server_down_until_the_end_then_sync(
     (spool,) = results.rglob("*.spool.jsonl")
     (note,) = [line for line in _lines(caplog, "tracking:") if "not sent" in line]
     assert note.endswith(f"python -m sweeper.sync {spool}")
+    (summary,) = results.rglob("summary.txt")  # the run folder's summary says it too
+    assert summary.read_text().splitlines()[-1].endswith(note)
     direct = f"http://127.0.0.1:{port}"  # the test reads past the proxy
     children = _children(direct, "down-end")
     before = {c.data.tags["optuna.trial_number"]: c.info.status for c in children}
