@@ -23,6 +23,7 @@ from sweeper.errors import ConfigError, StorageError, StudyError
 from sweeper.outages import Outage, check_sqlite_writable
 from sweeper.results import STALE_KEY, STALE_REASON
 from sweeper.secrets import redact, register_url
+from sweeper.settings import Range, Rule, check_node
 
 if TYPE_CHECKING:
     import optuna
@@ -139,6 +140,15 @@ def storage_identity(cfg: Mapping[str, Any]) -> str:
     return redact(str(cfg.get("url")))
 
 
+# One declarative rule per numeric key of the storage node (seconds and counts).
+STORAGE_RULES: dict[str, Rule] = {
+    "heartbeat_interval": Range(1, integer=True, nullable=True),
+    "grace_period": Range(1, integer=True, nullable=True),
+    "outage_s": Range(0, nullable=True),
+    "max_retry": Range(0, integer=True, nullable=True),
+}
+
+
 def check_storage_config(cfg: Mapping[str, Any]) -> None:
     """Check the storage config before anything connects."""
     kind = cfg.get("kind")
@@ -153,30 +163,13 @@ def check_storage_config(cfg: Mapping[str, Any]) -> None:
         raise ConfigError(f"storage.url must be set for storage={kind} but got null{hint}.")
     if kind == "journal" and not cfg.get("path"):
         raise ConfigError("storage.path must be set for storage=journal but got null.")
-    for key in ("heartbeat_interval", "grace_period"):
-        value = cfg.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ConfigError(
-                f"storage.{key} must be an integer >= 1 (seconds) or null but got {value!r}."
-            )
+    check_node("storage", cfg, STORAGE_RULES)
     interval, grace = cfg.get("heartbeat_interval"), cfg.get("grace_period")
     if interval and grace and grace <= interval:
         raise ConfigError(
             f"storage.grace_period must exceed storage.heartbeat_interval ({interval}) "
             f"but got {grace}."
         )
-    outage = cfg.get("outage_s")
-    if outage is not None and (
-        isinstance(outage, bool) or not isinstance(outage, int | float) or outage < 0
-    ):
-        raise ConfigError(
-            f"storage.outage_s must be a number of seconds >= 0 or null but got {outage!r}."
-        )
-    retry = cfg.get("max_retry")
-    if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int) or retry < 0):
-        raise ConfigError(f"storage.max_retry must be an integer >= 0 or null but got {retry!r}.")
     url = str(cfg.get("url") or "")
     if kind == "sqlite" and not url.startswith("sqlite:"):
         raise ConfigError(

@@ -371,7 +371,7 @@ CASES: tuple[Case, ...] = (
         area="config",
         tried="built-in task label noise of 0.5 or more",
         args=("data.builtin.label_noise=0.7",),
-        expect=("data.builtin.label_noise must be in [0, 0.5) but got 0.7",),
+        expect=("data.builtin.label_noise must be a number in [0, 0.5) but got 0.7",),
     ),
     Case(
         id="config-trust-remote-code-string",
@@ -728,7 +728,7 @@ CASES: tuple[Case, ...] = (
         area="storage",
         tried="a negative wait for a database that went away",
         args=("storage=postgres", "storage.url=postgresql://u@127.0.0.1/db", "storage.outage_s=-5"),
-        expect=("storage.outage_s must be a number of seconds >= 0 or null but got -5",),
+        expect=("storage.outage_s must be a number >= 0 or null but got -5",),
     ),
     # --- objective: a class, or a function train(settings, reporter, *, device) -------
     Case(

@@ -31,6 +31,7 @@ from objectives.glue.subsets import apply_validation
 from objectives.glue.tasks import Task, TaskSpec, get_task
 from objectives.glue.tsv import glue_files, load_glue_dir
 from sweeper.errors import ConfigError, DataError
+from sweeper.settings import Range, Rule, check_node
 
 PRESETS = ("glue", None)
 SOURCES = ("auto", "glue_dir", "hub", "builtin")  # preset glue
@@ -92,6 +93,19 @@ def check_config(cfg: Mapping[str, Any]) -> TaskSpec | None:
     return task
 
 
+# One declarative rule per numeric key of the data node, and of its data.builtin node.
+DATA_RULES: dict[str, Rule] = {
+    "max_train_samples": Range(1, integer=True, nullable=True),
+    "max_eval_samples": Range(1, integer=True, nullable=True),
+    "max_seq_length": Range(8, integer=True),
+}
+BUILTIN_RULES: dict[str, Rule] = {
+    "num_train": Range(1, integer=True),
+    "num_eval": Range(1, integer=True),
+    "label_noise": Range(0, 0.5, high_open=True),
+}
+
+
 def _check_common(cfg: Mapping[str, Any]) -> None:
     """Keys every source shares: validation mode, subsets, sequence length."""
     if cfg.get("validation", "dev") not in VALIDATION_MODES:
@@ -99,20 +113,12 @@ def _check_common(cfg: Mapping[str, Any]) -> None:
             f"data.validation must be one of {list(VALIDATION_MODES)} but got "
             f"{cfg.get('validation')!r}."
         )
-    for key in ("max_train_samples", "max_eval_samples"):
-        value = cfg.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ConfigError(f"data.{key} must be an integer >= 1 or null but got {value!r}.")
+    check_node("data", {"max_seq_length": 128, **cfg}, DATA_RULES)
     size = cfg.get("validation_size", 0.1)
     if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
         raise ConfigError(
             f"data.validation_size must be a fraction in (0, 1) or a count >= 1 but got {size!r}."
         )
-    max_len = cfg.get("max_seq_length", 128)
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 8:
-        raise ConfigError(f"data.max_seq_length must be an integer >= 8 but got {max_len!r}.")
 
 
 def _check_user_data(cfg: Mapping[str, Any], source: str) -> None:
@@ -166,13 +172,9 @@ def _check_builtin(spec: Any) -> None:
         raise ConfigError(
             f"data.builtin must be a mapping {{num_train, num_eval, label_noise}} but got {spec!r}."
         )
-    for key in ("num_train", "num_eval"):
-        value = spec.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"data.builtin.{key} must be an integer >= 1 but got {value!r}.")
-    noise = spec.get("label_noise", 0.0)
-    if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < 0.5:
-        raise ConfigError(f"data.builtin.label_noise must be in [0, 0.5) but got {noise!r}.")
+    check_node(
+        "data.builtin", {"num_train": 1, "num_eval": 1, "label_noise": 0.0, **spec}, BUILTIN_RULES
+    )
 
 
 # ----------------------------------------------------------------------------- loading
