@@ -19,6 +19,8 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
+from sweeper.results import FINAL_STEP_KEY
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
@@ -31,6 +33,13 @@ class CurvePruner(BasePruner):
     never worse than 0). The trial's *optimistic reach* is ``b`` plus the ``quantile`` of those
     gains (1.0: the largest gain seen). The trial is pruned when its reach is still worse than
     the best finished value by more than ``margin`` (relative to that value's size).
+
+    Where trials record their planned last step (``FINAL_STEP_KEY``, set by sweeper's prune
+    hook) and ``horizon_power`` > 0, each gain is first scaled by ``(r / r_c) **
+    horizon_power``: ``r`` the steps this trial's schedule has left after ``s``, ``r_c`` the
+    steps ``c`` ran after ``s``. A low-LR 3-epoch trial judged against 2-epoch trials that
+    finished is credited with the longer road it has ahead (a late bloomer), a 1-epoch trial with
+    the shorter one.
 
     A trial is never judged
 
@@ -52,6 +61,8 @@ class CurvePruner(BasePruner):
         chance_delta: Relative distance from the chance level (the finished trials' median
             first value) that some finished trial must have moved by a step before any trial
             is judged there.
+        horizon_power: How a later gain is scaled to the steps this trial has left (0: not
+            scaled; 1: in proportion; 0.5: by the square root, for diminishing returns).
     """
 
     def __init__(
@@ -62,6 +73,7 @@ class CurvePruner(BasePruner):
         quantile: float = 1.0,
         margin: float = 0.05,
         chance_delta: float = 0.02,
+        horizon_power: float = 0.0,
     ) -> None:
         if n_startup_trials < 1:
             raise ValueError(f"n_startup_trials must be >= 1 but got {n_startup_trials}.")
@@ -73,6 +85,9 @@ class CurvePruner(BasePruner):
             raise ValueError(f"margin must be >= 0 but got {margin}.")
         if chance_delta < 0:
             raise ValueError(f"chance_delta must be >= 0 but got {chance_delta}.")
+        if horizon_power < 0:
+            raise ValueError(f"horizon_power must be >= 0 but got {horizon_power}.")
+        self.horizon_power = horizon_power
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
         self.quantile = quantile
@@ -90,6 +105,8 @@ class CurvePruner(BasePruner):
         if not mine:
             return False  # non-finite values are the reporter's to handle
         best_now = min(mine)
+        final = trial.user_attrs.get(FINAL_STEP_KEY)
+        left = (final - step) if self.horizon_power and isinstance(final, int) else None
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         gains: list[float] = []
         firsts: list[float] = []
@@ -106,7 +123,11 @@ class CurvePruner(BasePruner):
             if before:
                 bests_before.append(min(before))
             if before and after:
-                gains.append(max(0.0, min(before) - min(after)))
+                gain = max(0.0, min(before) - min(after))
+                if left is not None:
+                    ran = max(s for s in curve if s > step) - step
+                    gain *= (max(left, 0) / ran) ** self.horizon_power
+                gains.append(gain)
         if len(gains) < self.n_startup_trials or not math.isfinite(best_done):
             return False
         chance = _quantile(sorted(firsts), 0.5)

@@ -137,6 +137,12 @@ class Outcome:
         }
 
 
+def pruner_step(epoch: float, evals_per_epoch: int) -> int:
+    """The pruner step of epoch position ``epoch``: ``round(epoch * evals_per_epoch)``, at least
+    1. A schedule of ``num_epochs`` ends at ``pruner_step(num_epochs, evals_per_epoch)``."""
+    return max(1, round(epoch * evals_per_epoch))
+
+
 class TrialReporter:
     """The :class:`~sweeper.objective.Reporter` of one trial.
 
@@ -301,7 +307,7 @@ class TrialReporter:
         at epoch 1.0). Never below 1 nor at or below the previous step (Optuna keeps the first
         value reported at a step).
         """
-        step = max(1, round(evaluation.epoch * self.evals_per_epoch), self._pruner_steps + 1)
+        step = max(pruner_step(evaluation.epoch, self.evals_per_epoch), self._pruner_steps + 1)
         self._pruner_steps = step
         return step
 

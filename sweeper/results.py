@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 # the study, under this key with the trial's number.
 STALE_REASON = "worker stopped sending heartbeats"
 STALE_KEY = "reason:trial {}"
+# A trial's last pruner step as planned (its schedule's end, in evaluations), set by the prune
+# hook before the first report: sweeper.pruners.CurvePruner scales what a trial may still gain
+# by how much of its schedule is left.
+FINAL_STEP_KEY = "pruner_final_step"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from sweeper.pruners import CurvePruner
+from sweeper.results import FINAL_STEP_KEY
 
 CHANCE = 0.69
 # Two finished trials: a fast starter that plateaus, and a late bloomer that becomes the best.
@@ -28,9 +29,18 @@ def study_with(finished: Sequence[Sequence[float]], *, direction: str = "minimiz
     return study
 
 
-def judged(pruner: optuna.pruners.BasePruner, study: optuna.Study, curve: Sequence[float]) -> bool:
-    """Report ``curve`` for a new trial; whether ``pruner`` prunes it at its last point."""
+def judged(
+    pruner: optuna.pruners.BasePruner,
+    study: optuna.Study,
+    curve: Sequence[float],
+    *,
+    final_step: int | None = None,
+) -> bool:
+    """Report ``curve`` for a new trial (planned to end at ``final_step``, as the prune hook
+    records it); whether ``pruner`` prunes it at its last point."""
     trial = study.ask()
+    if final_step is not None:
+        trial.set_user_attr(FINAL_STEP_KEY, final_step)
     for i, value in enumerate(curve):
         trial.report(value, i + 1)
     frozen = study.get_trials(deepcopy=False)[-1]
@@ -117,3 +127,34 @@ def test_pruner_curve_builds_from_config() -> None:
 
     pruner = build_pruner(resolve(compose(["pruner=curve"]))["pruner"])
     assert isinstance(pruner, CurvePruner)
+
+
+# Finished 2-epoch trials (4 evaluations): the best gained 0.06 after evaluation 1.
+SHORT = [[0.50, 0.46, 0.45, 0.44], [0.45, 0.42, 0.40, 0.39]]
+
+
+@pytest.mark.parametrize(
+    ("horizon_power", "final_step", "value", "pruned"),
+    [
+        (0.0, 12, 0.47, True),  # not scaled: 0.47 - 0.06 = 0.41 > 0.39 * 1.05
+        (0.5, 12, 0.47, False),  # 11 evaluations left vs 3: 0.06 * sqrt(11 / 3) = 0.115
+        (1.0, 12, 0.47, False),
+        (0.5, 4, 0.47, True),  # the same schedule as the finished ones: not scaled up
+        (0.5, None, 0.47, True),  # no planned end recorded: not scaled
+        (0.0, 2, 0.46, False),  # not scaled: 0.46 - 0.06 = 0.40 <= 0.4095
+        (0.5, 2, 0.46, True),  # 1 evaluation left vs 3: credited 0.06 * sqrt(1 / 3) only
+    ],
+)
+def test_a_schedules_length_scales_what_it_may_still_gain(
+    horizon_power: float, final_step: int | None, value: float, pruned: bool
+) -> None:
+    # A trial judged at evaluation 1 against 2-epoch trials (4 evaluations) that finished: a
+    # low-LR 6-epoch one has 11 evaluations left to improve in, a 1-epoch one has 1; they had 3.
+    study = study_with(SHORT)
+    pruner = CurvePruner(horizon_power=horizon_power)
+    assert judged(pruner, study, [value], final_step=final_step) is pruned
+
+
+def test_horizon_power_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="horizon_power must be >= 0 but got -1"):
+        CurvePruner(horizon_power=-1)

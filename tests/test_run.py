@@ -395,3 +395,12 @@ def test_a_queued_set_that_keeps_raising_is_not_queued_again(
         assert "queued trial {'lr': 0.1} failed 2 times (last, trial 1: ValueError: bad)" in (
             caplog.text
         )
+
+
+def test_each_trial_records_where_its_schedule_ends_for_the_pruner(tmp_path: Path) -> None:
+    from sweeper.results import FINAL_STEP_KEY
+
+    sweep(tmp_path, "train.evals_per_epoch=2")
+    for trial in study(tmp_path).trials:
+        epochs = trial.user_attrs["settings"]["num_epochs"]
+        assert trial.user_attrs[FINAL_STEP_KEY] == 2 * epochs

@@ -202,6 +202,7 @@ def replay_sweep(
     import optuna
 
     from sweeper.objective import Decision
+    from sweeper.reporting import pruner_step
     from sweeper.schedule import StepPlan
     from sweeper.study import build_pruner, build_sampler, prune_hook
     from sweeper.training import new_reporter
@@ -230,7 +231,12 @@ def replay_sweep(
             settings_of[point],
             monitor=bank.monitor,
             direction=bank.direction,
-            prune=prune_hook(trial),
+            prune=prune_hook(
+                trial,
+                final_step=pruner_step(
+                    settings_of[point].num_epochs, settings_of[point].evals_per_epoch
+                ),
+            ),
         )
         reporter.start(StepPlan(**curve.plan))
         if curve.initial_loss is not None:
