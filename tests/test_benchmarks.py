@@ -109,7 +109,7 @@ def test_replay_quick(capsys: pytest.CaptureFixture[str]) -> None:
     for policy in (
         "tpe/median/es",
         "tpe/curve/no-es",
-        "default (tpe/",
+        "default (random/curve/",
         "random/none/es",
         "gp/curve",
     ):
