@@ -185,3 +185,50 @@ def test_command_line_prints_tables_and_writes_the_figure(
     assert "random/none/es" in out and "random/curve/no-es" in out
     assert (tmp_path / "r.png").stat().st_size > 1000
     assert '"toy"' in (tmp_path / "r.json").read_text()
+
+
+def test_in_order_replays_each_run_once_as_recorded() -> None:
+    # A finished exhaustive sweep, replayed as it ran: trial k is run k, whatever the sampler.
+    runs = [POOR, GOOD, curve(3e-5, [0.68, 0.66], [2.0, 4.0])]
+    bank = bank_of(*runs)
+    policy = make_policy("median", early_stopping=False, pruner_args={"n_startup_trials": 1})
+    traces = replay(bank, policy, space=LR_SPACE, n_trials=3, reps=50, in_order=True)
+    assert len(traces) == 1  # deterministic: once
+    (trace,) = traces
+    assert trace.points == [(1e-5,), (1e-4,), (3e-5,)]
+    # GOOD at evaluation 1 (0.6) beats the only finished trial's 0.7: kept. The third (0.68)
+    # is worse than the median of 0.7 and 0.6 there: pruned after half an epoch.
+    assert trace.stops == ["completed", "completed", "pruned"]
+    assert trace.epochs == pytest.approx([1.0, 2.0, 2.5])
+    assert trace.seconds == pytest.approx([8.0, 14.0, 16.0])
+    assert regret(bank, trace.incumbent[-1]) == 0.0
+    with pytest.raises(ValueError, match="n_trials must be <= the bank's 3 runs but got 4"):
+        replay(bank, policy, space=LR_SPACE, n_trials=4, reps=1, in_order=True)
+
+
+def test_replaying_a_real_sweep_in_order_makes_the_live_sweeps_decisions() -> None:
+    # benchmarks/sweeps/sst2-12k-seed1.json.gz is the exhaustive arm of a real 16-trial sweep
+    # (docs/benchmarks.md section 3). The live defaults arm on the same 16 trials, with the curve
+    # pruner before horizon_power (0), trained 15.5 epochs, pruned 10 trials (all at their first
+    # evaluation, trials 2-7, 10 after 2 evaluations, 12-14) and found the same best.
+    from sweeper.bank import load
+
+    root = Path(__file__).resolve().parent.parent
+    bank = load(root / "benchmarks" / "sweeps" / "sst2-12k-seed1.json.gz")
+    space = parse_space(
+        {
+            "lr": {"type": "float", "low": 1e-5, "high": 3e-4, "log": True},
+            "warmup_ratio": {"type": "float", "low": 0.05, "high": 0.2},
+            "num_epochs": {"type": "int", "low": 1, "high": 3},
+            "scheduler": {
+                "type": "categorical",
+                "choices": ["linear", "cosine", "constant_with_warmup"],
+            },
+        }
+    )
+    policy = make_policy("curve-h0", sampler="random")
+    (trace,) = replay(bank, policy, space=space, n_trials=16, reps=1, in_order=True)
+    pruned = [i for i, stop in enumerate(trace.stops) if stop == "pruned"]
+    assert pruned == [2, 3, 4, 5, 6, 7, 10, 12, 13, 14]
+    assert trace.total_epochs == pytest.approx(15.5)
+    assert regret(bank, trace.incumbent[-1]) == 0.0

@@ -37,6 +37,7 @@ PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
     "hyperband": ("hyperband", {}),
     "patient": ("patient", {}),
     "curve": ("curve", {}),
+    "curve-h0": ("curve", {"horizon_power": 0.0}),  # gains not scaled to the schedule left
 }
 BUILT_IN = ("median", "median-warm2", "percentile", "successive_halving", "hyperband", "patient")
 REGRET_GOAL = 0.01
@@ -197,8 +198,15 @@ def replay_sweep(
     space: SearchSpace,
     n_trials: int,
     seed: int,
+    in_order: bool = False,
 ) -> Trace:
-    """One sweep of ``n_trials`` trials under ``policy``, replayed on ``bank``."""
+    """One sweep of ``n_trials`` trials under ``policy``, replayed on ``bank``.
+
+    ``in_order``: trial ``k`` replays the bank's ``k``-th run, with that run's own parameters,
+    instead of what the sampler draws: a finished exhaustive sweep replayed as it ran, so each
+    policy decides on exactly the trials the real sweep trained (its curves are the same up to
+    any stop: training does not depend on the pruner).
+    """
     import optuna
 
     from sweeper.objective import Decision
@@ -208,6 +216,9 @@ def replay_sweep(
     from sweeper.training import new_reporter
 
     rng = random.Random(seed)
+    ordered = [c for c in bank.curves if c.epoch]
+    if in_order and n_trials > len(ordered):
+        raise ValueError(f"n_trials must be <= the bank's {len(ordered)} runs but got {n_trials}.")
     settings_of: dict[tuple[Any, ...], TrainSettings] = {}
     base = _base_settings(bank, policy)
     study = optuna.create_study(
@@ -223,8 +234,12 @@ def replay_sweep(
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal incumbent
-        point = grid.nearest(space.sample(trial))
-        curve = rng.choice(grid.runs[point])
+        if in_order:
+            curve = ordered[trial.number]
+            point = grid.key(curve.params)
+        else:
+            point = grid.nearest(space.sample(trial))
+            curve = rng.choice(grid.runs[point])
         if point not in settings_of:
             settings_of[point] = base.replace(dict(zip(grid.names, point, strict=True)))
         reporter = new_reporter(
@@ -292,8 +307,11 @@ def replay(
     n_trials: int,
     reps: int,
     seed: int = 0,
+    in_order: bool = False,
 ) -> list[Trace]:
-    """``reps`` sweeps of ``policy`` on ``bank``, seeded ``seed``, ``seed + 1``, ..."""
+    """``reps`` sweeps of ``policy`` on ``bank``, seeded ``seed``, ``seed + 1``, ...
+
+    ``in_order``: one sweep over the bank's runs as recorded (see :func:`replay_sweep`)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -302,8 +320,16 @@ def replay(
         # Experimental samplers (GP) and independent-sampling notes: said once in the docs.
         warnings.simplefilter("ignore")
         return [
-            replay_sweep(bank, policy, grid=grid, space=space, n_trials=n_trials, seed=seed + r)
-            for r in range(reps)
+            replay_sweep(
+                bank,
+                policy,
+                grid=grid,
+                space=space,
+                n_trials=n_trials,
+                seed=seed + r,
+                in_order=in_order,
+            )
+            for r in range(1 if in_order else reps)
         ]
 
 

@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="no replay: pool the --json reports of earlier runs (one per bank) and draw --png",
     )
-    p.add_argument("--trials", type=int, default=20, help="trials per sweep (%(default)s)")
+    p.add_argument(
+        "--trials", type=int, default=None, help="trials per sweep (20; --in-order: every run)"
+    )
     p.add_argument("--reps", type=int, default=200, help="sweeps per policy and bank")
     p.add_argument("--seed", type=int, default=0, help="first sweep's seed (%(default)s)")
     p.add_argument("--samplers", nargs="+", default=["tpe"], help="conf/sampler options")
@@ -212,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--early-stopping", choices=("on", "off", "both"), default="both")
     p.add_argument("--default", action="store_true", help="add the shipped default policy")
+    p.add_argument(
+        "--in-order",
+        action="store_true",
+        help="replay the bank's runs in recorded order, once (a finished exhaustive sweep: what "
+        "each policy would have decided on the same trials); --trials defaults to all of them",
+    )
     p.add_argument(
         "--space", default="default", help="conf/search_space option or a YAML file (%(default)s)"
     )
@@ -222,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return combine(args.combine, png=args.png)
     if not args.banks:
         p.error("give bank files, or --combine with earlier --json reports.")
+    if args.trials is None:
+        args.trials = 10**9 if args.in_order else 20
     if args.trials < 1 or args.reps < 1:
         p.error(f"--trials and --reps must be >= 1 but got {args.trials} and {args.reps}.")
 
@@ -254,8 +264,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = []
         for policy in policies:
             started = time.perf_counter()
+            n_trials = min(args.trials, len(bank.curves)) if args.in_order else args.trials
             traces[policy.name] = replay(
-                bank, policy, space=space, n_trials=args.trials, reps=args.reps, seed=args.seed
+                bank,
+                policy,
+                space=space,
+                n_trials=n_trials,
+                reps=args.reps,
+                seed=args.seed,
+                in_order=args.in_order,
             )
             rows.append(summarize(bank, policy.name, traces[policy.name]))
             print(
