@@ -365,6 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--patience", type=int, default=PATIENCE, help="recipes' early stopping (%(default)s)"
     )
+    p.add_argument(
+        "--sweeper-overrides",
+        nargs="+",
+        default=[],
+        help="config overrides for the sweeper arm only, e.g. sweep.objective=metric (select on "
+        "the task metric, as the recipes do)",
+    )
     args = _bench.finish_args(p.parse_args(argv))
     if args.quick:
         args.tasks, args.seeds = args.tasks[:1], args.seeds[:2]
@@ -372,7 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _bench.workdir(args.workdir) as work:
         _bench.header(
             "7. Recommended defaults vs published recipes",
-            [f"seeds {args.seeds}; arms {args.arms}; recipes' patience {args.patience} epochs"],
+            [
+                f"seeds {args.seeds}; arms {args.arms}; recipes' patience {args.patience} epochs; "
+                f"sweeper overrides {' '.join(args.sweeper_overrides) or '-'}"
+            ],
         )
         for task in args.tasks:
             base, label = task_base(task, args, work)
@@ -390,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  .. {recipe.name} {arms[recipe.name].seconds:.0f}s", file=sys.stderr)
             if "sweeper" in args.arms:
                 extra = ["sweep.n_trials=3", "recommend.top_k=2"] if args.quick else []
+                extra += args.sweeper_overrides
                 arms["sweeper"], facts = run_sweeper(base=[*base, *extra], work=work, task=task)
                 print(f"  .. sweeper {arms['sweeper'].seconds:.0f}s", file=sys.stderr)
             rows = [
