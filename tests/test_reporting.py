@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from sweeper.objective import Decision
-from sweeper.reporting import EarlyStopping, TrialReporter
+from sweeper.reporting import EarlyStopping, PruneHook, TrialReporter
 from sweeper.schedule import plan_steps
 
 
@@ -179,16 +179,22 @@ def test_non_finite_validation_loss_prunes() -> None:
     assert reporter.outcome.best is not None and reporter.outcome.best.value == 0.5
 
 
-def test_a_late_rise_past_the_divergence_limit_keeps_the_finite_best() -> None:
-    # Issue 14 #2: 0.40, 0.33, 0.45, 0.9, 1.5, 2.2 with a first train loss of 0.69 rises past
-    # 3 x 0.69 at the end; that trial trained fine and its best (0.33) must not be thrown away.
-    reporter = TrialReporter(
+def _diverging_at_3x(prune: PruneHook | None = None) -> TrialReporter:
+    """A reporter that calls a trial diverged past 3 x its first train loss, no early stopping."""
+    return TrialReporter(
         monitor="val_loss",
         direction="minimize",
         patience=None,
         evals_per_epoch=2,
         divergence_factor=3.0,
+        prune=prune,
     )
+
+
+def test_a_late_rise_past_the_divergence_limit_keeps_the_finite_best() -> None:
+    # Issue 14 #2: 0.40, 0.33, 0.45, 0.9, 1.5, 2.2 with a first train loss of 0.69 rises past
+    # 3 x 0.69 at the end; that trial trained fine and its best (0.33) must not be thrown away.
+    reporter = _diverging_at_3x()
     decisions = _run(reporter, [0.40, 0.33, 0.45, 0.9, 1.5, 2.2], train_loss=0.69)
     assert Decision.PRUNE not in decisions
     out = reporter.outcome
@@ -250,13 +256,6 @@ def test_pruner_steps_stay_increasing_when_positions_round_together() -> None:
 def test_a_trial_diverging_at_its_first_evaluation_still_reports_it_to_the_pruner() -> None:
     # Later trials are judged against this one's value at that step.
     heard: list[tuple[float, int]] = []
-    reporter = TrialReporter(
-        monitor="val_loss",
-        direction="minimize",
-        patience=None,
-        evals_per_epoch=2,
-        divergence_factor=3.0,
-        prune=lambda v, s, last: heard.append((v, s)) or False,
-    )
+    reporter = _diverging_at_3x(prune=lambda v, s, last: heard.append((v, s)) or False)
     assert _run(reporter, [5.0, 0.1], train_loss=0.7) == [Decision.PRUNE]
     assert reporter.outcome.stop == "diverged" and heard == [(5.0, 1)]
