@@ -24,7 +24,7 @@ from sweeper.direction import direction_of, monitored
 from sweeper.objective import Objective, TaskInfo
 from sweeper.outages import check_writable, disk_failure
 from sweeper.progress import Progress, quiet_libraries
-from sweeper.reporting import TrialReporter, pruner_step
+from sweeper.reporting import TrialReporter
 from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact, redact_obj, register_url
 from sweeper.signals import Interrupted, SignalGate, signals_interrupt
@@ -155,9 +155,7 @@ class Sweep:
                     settings,
                     monitor=self.monitor,
                     direction=self.direction,
-                    prune=prune_hook(
-                        trial, final_step=pruner_step(settings.num_epochs, settings.evals_per_epoch)
-                    ),
+                    prune=prune_hook(trial, settings=settings),
                     curves=mlrun,
                     watcher=self.progress,
                 )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sweeper.errors import ConfigError, StorageError, StudyError
 from sweeper.outages import Outage, check_sqlite_writable
+from sweeper.reporting import pruner_step
 from sweeper.results import FINAL_STEP_KEY, STALE_KEY, STALE_REASON
 from sweeper.secrets import redact, register_url
 from sweeper.settings import Range, Rule, check_node
@@ -656,17 +657,19 @@ def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[s
 
 
 def prune_hook(
-    trial: optuna.Trial, *, final_step: int | None = None
+    trial: optuna.Trial, *, settings: TrainSettings | None = None
 ) -> Callable[[float, int, bool], bool]:
     """The reporter's prune hook for ``trial``: report the value at the step, ask the pruner.
 
     The one place a live sweep (and a replay, :mod:`sweeper.replay`) talks to Optuna's pruner.
     At the last evaluation the answer is not needed (the trial has finished training).
-    ``final_step``, the pruner step of the schedule's end, is recorded on the trial for pruners
-    that weigh how much of a schedule is left (:class:`sweeper.pruners.CurvePruner`).
+    With the trial's ``settings``, the pruner step of its schedule's end is recorded on the
+    trial for pruners that weigh how much of a schedule is left
+    (:class:`sweeper.pruners.CurvePruner`).
     """
-    if final_step is not None:
-        trial.set_user_attr(FINAL_STEP_KEY, int(final_step))
+    if settings is not None:
+        final = pruner_step(settings.num_epochs, settings.evals_per_epoch)
+        trial.set_user_attr(FINAL_STEP_KEY, final)
 
     def hook(value: float, step: int, last: bool) -> bool:
         trial.report(value, step)

@@ -103,9 +103,14 @@ class Bank:
         return min(values) if self.direction == "minimize" else max(values)
 
     @functools.cached_property
+    def trained(self) -> tuple[Curve, ...]:
+        """The runs with at least one evaluation, in recorded order: those a replay can reveal."""
+        return tuple(c for c in self.curves if c.epoch)
+
+    @functools.cached_property
     def best(self) -> float:
         """The exhaustive study's best value (any evaluation of any run)."""
-        bests = [self.best_of(c) for c in self.curves if c.epoch]
+        bests = [self.best_of(c) for c in self.trained]
         return min(bests) if self.direction == "minimize" else max(bests)
 
     @property

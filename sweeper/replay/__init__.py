@@ -158,9 +158,8 @@ class Grid:
         self.names = names
         self.log = {p.name: p.log for p in space.params}
         self.runs: dict[tuple[Any, ...], list[Curve]] = {}
-        for curve in bank.curves:
-            if curve.epoch:
-                self.runs.setdefault(self.key(curve.params), []).append(curve)
+        for curve in bank.trained:
+            self.runs.setdefault(self.key(curve.params), []).append(curve)
         missing = math.prod(len(v) for v in bank.grid.values()) - len(self.runs)
         self.missing = missing  # points without a run (a recording cut short, failed runs)
 
@@ -210,13 +209,12 @@ def replay_sweep(
     import optuna
 
     from sweeper.objective import Decision
-    from sweeper.reporting import pruner_step
     from sweeper.schedule import StepPlan
     from sweeper.study import build_pruner, build_sampler, prune_hook
     from sweeper.training import new_reporter
 
     rng = random.Random(seed)
-    ordered = [c for c in bank.curves if c.epoch]
+    ordered = bank.trained
     if in_order and n_trials > len(ordered):
         raise ValueError(f"n_trials must be <= the bank's {len(ordered)} runs but got {n_trials}.")
     settings_of: dict[tuple[Any, ...], TrainSettings] = {}
@@ -246,12 +244,7 @@ def replay_sweep(
             settings_of[point],
             monitor=bank.monitor,
             direction=bank.direction,
-            prune=prune_hook(
-                trial,
-                final_step=pruner_step(
-                    settings_of[point].num_epochs, settings_of[point].evals_per_epoch
-                ),
-            ),
+            prune=prune_hook(trial, settings=settings_of[point]),
         )
         reporter.start(StepPlan(**curve.plan))
         if curve.initial_loss is not None:

@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = []
         for policy in policies:
             started = time.perf_counter()
-            n_trials = min(args.trials, len(bank.curves)) if args.in_order else args.trials
+            n_trials = min(args.trials, len(bank.trained)) if args.in_order else args.trials
             traces[policy.name] = replay(
                 bank,
                 policy,
