@@ -81,7 +81,7 @@ def _permanent(err: BaseException) -> bool:
     if isinstance(err, MlflowException):
         status = int(err.get_http_status_code())  # type: ignore[no-untyped-call]
         return 400 <= status < 500 and status not in (408, 429)
-    return isinstance(err, FileNotFoundError | ValueError | TypeError | KeyError)
+    return isinstance(err, FileNotFoundError | ValueError | TypeError | KeyError | NoRun)
 
 
 def reason(err: BaseException) -> str:
@@ -102,6 +102,10 @@ def reason(err: BaseException) -> str:
 
 class SpoolBusy(SweeperError):
     """The spool belongs to a process that is still running."""
+
+
+class NoRun(LookupError):
+    """A record of a run that was never created (the store refused its create): permanent."""
 
 
 class Spool:
@@ -213,8 +217,9 @@ class Spool:
 def send(client: MlflowClient, record: Mapping[str, Any], runs: Mapping[str, str]) -> str | None:
     """Carry out one record on the MLflow store; the id of the run it created, if any.
 
-    A record whose run was never created (its create was refused) is skipped: there is nowhere
-    to put it.
+    Raises:
+        NoRun: the record's run was never created (its create was refused): there is nowhere
+            to put it.
     """
     op = record["op"]
     if op == "header":
@@ -239,7 +244,7 @@ def send(client: MlflowClient, record: Mapping[str, Any], runs: Mapping[str, str
     key = str(record["run"])
     run_id = runs.get(key) or (None if key.startswith(PENDING) else key)
     if run_id is None:
-        return None
+        raise NoRun(f"its run {key} was never created (the store refused its create)")
     if op == "batch":
         from mlflow.entities import Metric, Param, RunTag
 
@@ -462,6 +467,7 @@ class SyncResult:
     sent: int
     left: int
     note: str = ""
+    refused: bool = False  # the store refused a record: it and the ones after it are kept
 
 
 def sync_one(path: Path, *, uri: str | None = None) -> SyncResult:
@@ -487,6 +493,7 @@ def sync_one(path: Path, *, uri: str | None = None) -> SyncResult:
     client = MlflowClient(tracking_uri=target)
     sent = 0
     note = ""
+    refused = False
     try:
         while spool.pending:
             record = spool.peek()
@@ -495,17 +502,22 @@ def sync_one(path: Path, *, uri: str | None = None) -> SyncResult:
                     client, {**record, "retry": record.get("op") == "create"}, spool.runs
                 )
             except Exception as err:
-                if _permanent(err):
-                    spool.done()
-                    continue
-                note = f"stopped: {redact(target)} unreachable ({reason(err)})"
+                # A refusal is kept, not skipped: the records after it (a refused create's
+                # metrics and status) have nowhere to go either, and the fix (restoring a
+                # deleted experiment, naming the sweep's own store) lets a later sync send all.
+                refused = _permanent(err)
+                why = "refused" if refused else "unreachable"
+                note = (
+                    f"stopped at line {spool.sent + 1} ({record.get('op')} of run "
+                    f"{record.get('run')}): {redact(target)} {why} ({reason(err)})"
+                )
                 break
             spool.done(run=record.get("run") if created else None, run_id=created)
             sent += 1
     finally:
         left = spool.pending
         spool.close(remove=left == 0)
-    return SyncResult(path, sent, left, note)
+    return SyncResult(path, sent, left, note, refused)
 
 
 def default_spool_dir(results_dir: Path) -> Path:

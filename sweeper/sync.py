@@ -6,7 +6,9 @@
 
 Records are sent in the order the sweep wrote them, each run's status last. What was sent is
 written beside the spool as it goes, so running it again (or after an interruption) sends only
-what is left: no point is sent twice. A spool whose records were all sent is removed.
+what is left: no point is sent twice. A spool whose records were all sent is removed. A record
+the store refuses (a deleted experiment, another store's URI) stops the spool there: it and the
+records after it are kept and named, and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             left += result.left
             state = "all sent, removed" if not result.left else f"{result.left} left"
             note = f"; {result.note}" if result.note else ""
+            if result.refused:
+                note += (
+                    "; kept in the spool: restore what it names (a deleted experiment or run) "
+                    "or give the sweep's own store with --tracking-uri, then run this again"
+                )
             print(f"{path}: {result.sent} record(s) sent, {state}{note}")
     except SweeperError as err:
         print(f"error: {err}", file=sys.stderr)
