@@ -3,12 +3,11 @@
 Hydra configs define the search space, Optuna runs trials with early stopping and pruning,
 MLflow records every trial; ``python -m sweeper +experiment=glue`` runs the default sweep.
 
-The names below are the public API for a training loop of your own (README, "Sweep your own
-training loop"): ``objective: mymodule.train`` names a function
-``train(settings, reporter, *, device)`` that trains with the :class:`TrainSettings` of a trial,
-plans its steps with ``settings.plan(num_examples)``, builds its schedule with
-:func:`build_scheduler` and calls the :class:`Reporter`. Importing ``sweeper`` loads none of
-torch, transformers, Optuna or MLflow.
+The names below are the public API for a training loop of your own (docs/guides/your-loop.md):
+``objective: mymodule.train`` names a function ``train(settings, reporter, *, device)`` that
+trains with the :class:`TrainSettings` of a trial, plans its steps with
+``settings.plan(num_examples)``, builds its schedule with :func:`build_scheduler` and calls the
+:class:`Reporter`. Importing ``sweeper`` loads none of torch, transformers, Optuna or MLflow.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The classic hand-written loop as an objective: the README's diff, and a sweep of it whose LR
+"""The classic hand-written loop as an objective: the guide's diff, and a sweep of it whose LR
 curves are what ``transformers.get_scheduler`` gives for each trial's settings."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sweeper.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAIN, SWEEPABLE = "objectives/classic/plain.py", "objectives/classic/train.py"
+GUIDE = "docs/guides/your-loop.md"
 
 
 def classic_diff() -> str:
@@ -25,13 +26,14 @@ def classic_diff() -> str:
     return "".join(difflib.unified_diff(before, after, PLAIN, SWEEPABLE))
 
 
-def test_the_readme_shows_the_whole_diff_of_the_sweepable_loop() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Sweep your own training loop", 1)[1].split("\n## ", 1)[0]
-    shown = re.search(r"```diff\n(.*?)```", section, re.S)
-    assert shown is not None, "README: no diff block under 'Sweep your own training loop'"
-    assert shown.group(1) == classic_diff(), "README diff is stale: paste classic_diff() there"
-    assert "python -m sweeper +experiment=classic" in section
+def test_the_loop_guide_shows_the_whole_diff_of_the_sweepable_loop() -> None:
+    guide = (ROOT / GUIDE).read_text(encoding="utf-8")
+    shown = re.search(r"```diff\n(.*?)```", guide, re.S)
+    assert shown is not None, f"{GUIDE}: no diff block"
+    assert shown.group(1) == classic_diff(), (
+        f"{GUIDE}: the diff is stale, paste classic_diff() there"
+    )
+    assert "python -m sweeper +experiment=classic" in guide
 
 
 def test_every_line_the_sweepable_loop_adds_is_marked_or_continues_a_marked_statement() -> None:

@@ -1,6 +1,6 @@
 """The classic loop of ``plain.py`` made sweepable: ``objective: objectives.classic.train.train``.
 
-Every changed line is marked ``# sweeper:`` (README, "Sweep your own training loop").
+Every changed line is marked ``# sweeper:`` (docs/guides/your-loop.md).
 """
 
 from __future__ import annotations
