@@ -120,41 +120,40 @@ class Session:
         if task and data_cfg.get("task") != task:
             data_cfg["task"] = task
         self.objective: Objective = make_objective({**cfg, "data": data_cfg})
-        self._info: TaskInfo | None = None
         self.device = resolve_device(checked.device)
+        # Before anything else (even with nothing to re-run: confirm_seeds=0, or every shared
+        # candidate already run in every study): a config written from a study swept on other
+        # data or settings would claim results that study never measured.
+        self.info: TaskInfo = self._prepare_checked()
 
     @property
     def best_value(self) -> float:
         """The study's own best value (of its best complete trial)."""
         return float(self.top[0].value)  # type: ignore[arg-type]
 
-    @property
-    def info(self) -> TaskInfo:
-        """The prepared data, once it is checked to be what the study was swept on."""
-        if self._info is None:
-            from sweeper.checks import fingerprint_of, fit_to_data
-            from sweeper.study import check_fingerprint
+    def _prepare_checked(self) -> TaskInfo:
+        """Prepare the data, fit the space to it, and refuse a config other than the sweep's.
 
-            info = self.objective.prepare()
-            self.checked = fit_to_data(self.checked, num_train=info.num_train)
-            monitor = monitored(self.checked.sweep.objective, metric=info.metric)
-            recorded = self.study.user_attrs.get("fingerprint")
-            if recorded is not None:
-                # The same check, and the same one-line refusal, as resuming the sweep: seeds
-                # retrained on other data or settings would be compared with the study's values.
-                check_fingerprint(
-                    self.name,
-                    recorded,
-                    fingerprint_of(self.checked, info=info, monitor=monitor),
-                )
-            self._info = info
-        return self._info
+        The same check, and the same one-line refusal, as resuming the sweep; ``self.checked``
+        becomes the fitted config the sweep ran (``num_epochs.high: auto`` fitted to the data).
+        """
+        from sweeper.checks import fingerprint_of, fit_to_data
+        from sweeper.study import check_fingerprint
+
+        info = self.objective.prepare()
+        self.checked = fit_to_data(self.checked, num_train=info.num_train)
+        monitor = monitored(self.checked.sweep.objective, metric=info.metric)
+        recorded = self.study.user_attrs.get("fingerprint")
+        if recorded is not None:
+            check_fingerprint(
+                self.name, recorded, fingerprint_of(self.checked, info=info, monitor=monitor)
+            )
+        return info
 
     def train(self, settings: TrainSettings, *, seed: int) -> SeedRun:
         """One training run (no pruning; early stopping as configured in ``settings``)."""
         from sweeper.training import new_reporter, train_once
 
-        _ = self.info
         run_settings = replace(settings, seed=seed)
         log.info("  training seed %d: %s", seed, fmt_params(self._searched(run_settings)))
         reporter = new_reporter(run_settings, monitor=self.monitor, direction=self.direction)

@@ -227,6 +227,19 @@ def test_recommend_refuses_a_config_that_differs_from_the_sweep(tmp_path: Path) 
         recommend(compose(_rec_overrides(tmp_path, "train.weight_decay=0.02")))
 
 
+def test_a_changed_config_is_refused_before_anything_else(tmp_path: Path) -> None:
+    # Issue 23 #2: with confirm_seeds=0 nothing trains, so the fingerprint was never compared
+    # and a config swept with weight_decay=0.01 was written as if 0.02 had been swept. The
+    # shared mode skipped it the same way when every candidate had run in every study.
+    for name in ("a", "b"):  # the same draws in both: nothing left to re-run in shared mode
+        run(compose(_base(tmp_path, "sweep.n_trials=2", f"sweep.study_name={name}")))
+    changed = "train.weight_decay=0.02"
+    for extra in (["recommend.confirm_seeds=0", "sweep.study_name=a"], ["recommend.studies=[a,b]"]):
+        with pytest.raises(StudyError, match=r"train.weight_decay=0.01 -> 0.02"):
+            recommend(compose([*_rec_overrides(tmp_path, changed), *extra]))
+    assert not (tmp_path / "conf" / "recommended").exists()  # nothing written
+
+
 def test_no_complete_trial_and_unknown_study_are_clear_errors(tmp_path: Path) -> None:
     run(compose(_base(tmp_path, "sweep.n_trials=10", "train.weight_decay=0.123")))  # all fail
     with pytest.raises(StudyError, match=r"study 'default-sst2' has no complete trial \(4 trials"):
