@@ -518,6 +518,19 @@ CASES: tuple[Case, ...] = (
         setup=_csv(TRAIN_CSV, ext="parquet"),
     ),
     Case(
+        id="files-broken-quoting",
+        area="your data",
+        tried="a CSV text starting with a quote that is not closed where it should be",
+        args=FILES,
+        expect=(
+            "<dir>/train.csv:2: broken quoting in the record starting here (line 4: ',' "
+            "expected after '\"')",
+            "Quote a whole field, doubling the quotes inside it",
+        ),
+        stage="start",
+        setup=_csv('text,label\n"hello there,pos\nworld,neg\n"quoted" thing,pos\nfine,neg\n'),
+    ),
+    Case(
         id="files-column-absent",
         area="your data",
         tried="a named column the file does not have",

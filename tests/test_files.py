@@ -84,6 +84,63 @@ def test_format_from_the_option_when_the_extension_says_nothing(tmp_path: Path) 
     assert len(load_task_data({**cfg, "format": "tsv"}, seed=0).train) == 12
 
 
+QUOTED_TEXTS = ['"hello there', "world", 'say "hi"', '"quoted" thing', "a", "b", '"', "c"]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("train.tsv", None), ("train.txt", "tsv")])
+def test_tsv_quotes_are_text_and_no_row_is_lost(tmp_path: Path, name: str, fmt: str | None) -> None:
+    # CSV quoting would let the first text swallow lines up to the next quote (8 rows -> 5).
+    table = [{"text": t, "label": ["neg", "pos"][i % 2]} for i, t in enumerate(QUOTED_TEXTS)]
+    train = write(tmp_path / name, table, fmt="tsv")
+    cfg = _files(tmp_path, train_file=str(train), validation_file=str(train), format=fmt)
+    data = load_task_data(cfg, seed=0)
+    assert data.train.text_a == QUOTED_TEXTS
+    assert data.train.labels == [i % 2 for i in range(len(QUOTED_TEXTS))]
+
+
+def test_csv_quoting_is_read_as_csv(tmp_path: Path) -> None:
+    train = tmp_path / "train.csv"
+    train.write_text(
+        'text,label\n"a ""b"" c",pos\n"two\nlines",neg\nx "y" z,pos\n"d, e",neg\n',
+        encoding="utf-8",
+    )
+    data = load_task_data(
+        _files(tmp_path, train_file=str(train), validation_file=str(train)), seed=0
+    )
+    assert data.train.text_a == ['a "b" c', "two\nlines", 'x "y" z', "d, e"]
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        # An unterminated quote: the rest of the file would be one text.
+        (
+            'text,label\nfine,pos\n"hello there,pos\nworld,neg\nsay hi,pos\n',
+            r"train.csv:3: a quote opened in the record starting here is never closed",
+        ),
+        # A stray quote swallows two lines up to the next quote: pandas merges 3 rows into 1.
+        (
+            'text,label\n"hello there,pos\nworld,neg\n"quoted" thing,pos\nfine,neg\n',
+            r"train.csv:2: broken quoting in the record starting here \(line 4: ',' expected",
+        ),
+        # Text after a closing quote: pandas drops the quotes.
+        (
+            'text,label\nfine,neg\n"great" film,pos\n',
+            r"train.csv:3: broken quoting .*read as is, its quotes would vanish",
+        ),
+    ],
+    ids=["unterminated", "swallowing", "text-after-quote"],
+)
+def test_broken_csv_quoting_is_refused_with_its_line(
+    tmp_path: Path, content: str, match: str
+) -> None:
+    train = tmp_path / "train.csv"
+    train.write_text(content, encoding="utf-8")
+    cfg = _files(tmp_path, train_file=str(train), validation_file=str(train))
+    with pytest.raises(DataError, match=match):
+        load_task_data(cfg, seed=0)
+
+
 def test_multiclass_integer_labels_and_macro_f1(tmp_path: Path) -> None:
     table = [{"text": f"t {i}", "label": [3, 7, 5][i % 3]} for i in range(30)]
     train = write(tmp_path / "train.csv", table)

@@ -2,10 +2,16 @@
 
 Each file is one split and is loaded on its own, so an error names the file it is about. Only an
 empty field counts as missing (pandas would also read texts such as "NA" or "null" as missing).
+
+TSV is read with no quote handling, as the GLUE reader does: with CSV quoting, a text that starts
+with ``"`` swallows the lines up to the next quote and rows merge silently. A CSV is scanned for
+broken quoting first (an unterminated quote, or text after a closing quote), which pandas would
+also merge or mangle without a word.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from pathlib import Path
@@ -20,7 +26,15 @@ if TYPE_CHECKING:
 # data.format -> (datasets builder, its options)
 FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
     "csv": ("csv", {"keep_default_na": False, "na_values": [""]}),
-    "tsv": ("csv", {"delimiter": "\t", "keep_default_na": False, "na_values": [""]}),
+    "tsv": (
+        "csv",
+        {
+            "delimiter": "\t",
+            "quoting": csv.QUOTE_NONE,
+            "keep_default_na": False,
+            "na_values": [""],
+        },
+    ),
     "json": ("json", {}),  # a JSON array of objects, or JSON lines
     "jsonl": ("json", {}),
     "parquet": ("parquet", {}),
@@ -99,6 +113,8 @@ def load_file(path: Path, *, fmt: str, cache_dir: str | None) -> datasets.Datase
     datasets.disable_progress_bars()
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty.")
+    if fmt == "csv":
+        check_quoting(path)
     builder, options = FORMATS[fmt]
     # datasets logs a parse failure at ERROR before raising it; the DataError below says it once.
     datasets_log = logging.getLogger("datasets")
@@ -118,3 +134,46 @@ def load_file(path: Path, *, fmt: str, cache_dir: str | None) -> datasets.Datase
         raise DataError(f"{path}: cannot read it as {fmt} ({first_line(cause)}).") from None
     finally:
         datasets_log.setLevel(level)
+
+
+def check_quoting(path: Path) -> None:
+    """Refuse a CSV whose quoting is broken, naming the line, before pandas merges its rows.
+
+    Python's ``csv`` reader in strict mode fails where pandas goes on: a quote never closed (the
+    rest of the file would be one text), or a closing quote followed by more text (``"a" b``,
+    whose quotes vanish, or a stray quote that swallowed lines up to the next one).
+
+    Raises:
+        DataError: ``path:line: ...``, the line where the broken record starts.
+    """
+    import fsspec
+
+    limit = csv.field_size_limit()
+    # A long text is no error here; only the quoting is checked (restored below: it is global).
+    csv.field_size_limit(2**31 - 1)
+    start = 1
+    try:
+        with fsspec.open(
+            str(path), "rt", compression="infer", encoding="utf-8-sig", newline=""
+        ) as handle:
+            reader = csv.reader(handle, strict=True)
+            try:
+                for _ in reader:
+                    start = reader.line_num + 1
+            except csv.Error as err:
+                if "end of data" in str(err):
+                    what = "a quote opened in the record starting here is never closed"
+                else:
+                    what = (
+                        "broken quoting in the record starting here (line "
+                        f"{reader.line_num}: {err})"
+                    )
+                raise DataError(
+                    f"{path}:{start}: {what}; read as is, its quotes would vanish or its lines "
+                    "merge into one row. Quote a whole field, doubling the quotes inside it "
+                    '("a ""b"" c"), or use TSV.'
+                ) from None
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{start}: not UTF-8 text ({err.reason}).") from None
+    finally:
+        csv.field_size_limit(limit)
