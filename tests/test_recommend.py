@@ -434,3 +434,31 @@ def test_a_best_trial_at_the_edge_of_the_space_is_a_finding(
     inside = tmp_path / "inside"
     run(compose(_base(inside, "sweep.n_trials=2", "sweep.enqueue=[{lr: 1.0e-4}]")))
     assert "edge:    lr" not in capsys.readouterr().out
+
+
+def test_no_re_runs_report_edges_of_the_fitted_space_the_sweep_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 23 #4: with confirm_seeds=0 nothing prepared the data, so the space stayed unfitted
+    # (num_epochs.high: auto read as 20) and the edge the sweep summary reported (the longest
+    # fitted schedule, 4 epochs on 7,500 examples, peaking at its end) was missing.
+    base = fake_overrides(
+        tmp_path,
+        "data.builtin.num_train=7500",
+        "train.batch_size=250",
+        "+data.overfit=0.0",
+        "train.patience=null",
+        "search_space.num_epochs.low=3",  # high: auto, fitted to 4 epochs
+        "sweep.n_trials=2",
+        "sweep.enqueue=[{lr: 1.0e-4, num_epochs: 4}]",
+    )
+    run(compose(base))
+    swept = [line for line in capsys.readouterr().out.splitlines() if "num_epochs: the" in line]
+    assert len(swept) == 1 and "try search_space.num_epochs.high=6" in swept[0]
+    rec = recommend(
+        compose([*base, "recommend.confirm_seeds=0", f"recommend.config_dir={tmp_path}/conf"])
+    )
+    assert isinstance(rec, Recommendation) and rec.report_path is not None
+    finding = swept[0].split("edge:", 1)[1].strip()
+    assert f"edge:     {finding}" in capsys.readouterr().out
+    assert finding in rec.report_path.read_text()
