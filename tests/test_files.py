@@ -141,6 +141,24 @@ def test_broken_csv_quoting_is_refused_with_its_line(
         load_task_data(cfg, seed=0)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_text_columns_of_numbers_are_read_as_written(tmp_path: Path, fmt: str) -> None:
+    texts = ["007", "1.50", "1e3", "-0", "12", "3.0"]
+    table = [
+        {"text": t, "context": str(i), "label": ["neg", "pos"][i % 2]} for i, t in enumerate(texts)
+    ]
+    train = write(tmp_path / f"train.{fmt}", table)
+    cfg = _files(
+        tmp_path,
+        train_file=str(train),
+        validation_file=str(train),
+        text_columns=["text", "context"],
+    )
+    data = load_task_data(cfg, seed=0)
+    assert data.train.text_a == texts
+    assert data.train.text_b == [str(i) for i in range(len(texts))]
+
+
 def test_multiclass_integer_labels_and_macro_f1(tmp_path: Path) -> None:
     table = [{"text": f"t {i}", "label": [3, 7, 5][i % 3]} for i in range(30)]
     train = write(tmp_path / "train.csv", table)

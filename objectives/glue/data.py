@@ -314,6 +314,7 @@ def _load_user(cfg: Mapping[str, Any]) -> TaskData:
             name: load_file(
                 path,
                 fmt=file_format(str(path), cfg.get("format"), key=f"{name}_file"),
+                text_columns=text_columns,
                 cache_dir=str(Path(str(cache)) / "datasets") if cache else None,
             )
             for name, path in files.items()

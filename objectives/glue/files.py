@@ -102,8 +102,10 @@ def split_files(cfg: Any) -> dict[str, Path]:
     return files
 
 
-def load_file(path: Path, *, fmt: str, cache_dir: str | None) -> datasets.Dataset:
-    """All rows of one file as a ``datasets.Dataset``.
+def load_file(
+    path: Path, *, fmt: str, text_columns: list[str], cache_dir: str | None
+) -> datasets.Dataset:
+    """All rows of one file as a ``datasets.Dataset``; ``text_columns`` as written (strings).
 
     Raises:
         DataError: the file is empty or does not parse as ``fmt`` (naming the file).
@@ -116,6 +118,10 @@ def load_file(path: Path, *, fmt: str, cache_dir: str | None) -> datasets.Datase
     if fmt == "csv":
         check_quoting(path)
     builder, options = FORMATS[fmt]
+    if builder == "csv":
+        # pandas would read a text column of numbers as numbers: "007", "1.50" and "1e3" would
+        # come back as "7", "1.5" and "1000.0". A converter gets the field as written.
+        options = {**options, "converters": dict.fromkeys(text_columns, str)}
     # datasets logs a parse failure at ERROR before raising it; the DataError below says it once.
     datasets_log = logging.getLogger("datasets")
     level = datasets_log.level
