@@ -202,6 +202,14 @@ def _header_section(rec: Recommendation, session: Session, use: str) -> list[str
 def _recommendation_section(rec: Recommendation, session: Session) -> list[str]:
     """The settings written, the schedule they imply, where the chosen runs peaked."""
     s, info = rec.settings, session.task_info
+    if rec.chosen.runs:
+        peaks = (
+            f"its runs peaked at epochs "
+            f"{', '.join(fmt_value(r.best_epoch, 2) for r in rec.chosen.runs)} (median rounded "
+            f"up: {rec.peak_epochs})"
+        )
+    else:  # no re-runs (confirm_seeds=0): the verdict says where the trial itself peaked
+        peaks = rec.verdict
     lines = ["## Recommendation", "", "| setting | value |", "|---|---|"]
     for key, value in config_delta(s, keys=session.checked.space.names).items():
         if isinstance(value, dict):
@@ -218,9 +226,7 @@ def _recommendation_section(rec: Recommendation, session: Session) -> list[str]:
         "",
         f"Schedule this implies: {s.plan(int(info.get('num_train') or 1)).banner()}.",
         f"The chosen trial ({rec.chosen.trial.number}) was trained under a {rec.horizon}-epoch "
-        f"schedule; its runs peaked at epochs "
-        f"{', '.join(fmt_value(r.best_epoch, 2) for r in rec.chosen.runs)} (median rounded up: "
-        f"{rec.peak_epochs}).",
+        f"schedule; {peaks}.",
         "",
     ]
 

@@ -235,13 +235,26 @@ def recommend_one(session: Session, *, top_k: int, seeds: int) -> Recommendation
     if not epochs_seen and chosen.trial.best_epoch is not None:
         epochs_seen = [chosen.trial.best_epoch]  # no seed runs (confirm_seeds=0): the trial's
     peak = min(horizon, whole_epochs(statistics.median(epochs_seen or [horizon])))
-    epochs = peak
+    # With no re-runs nothing judges the shorter schedule: the trial's own stays (a peak of 1.5
+    # in 3 epochs says nothing of how a 2-epoch schedule, decaying sooner, would end).
+    epochs = peak if seeds > 0 else horizon
     # The recommended run trains exactly `epochs` epochs: no early stopping.
     settings = replace(chosen.settings, num_epochs=epochs, patience=None)
     confirmation: list[SeedRun] = []
     alternative: list[SeedRun] = []
     verdict = ""
-    if seeds > 0:
+    if seeds == 0:
+        peaked = chosen.trial.best_epoch
+        where = "no recorded epoch" if peaked is None else f"epoch {fmt_value(peaked, 2)}"
+        verdict = (
+            f"no re-runs (recommend.confirm_seeds=0): the trial's own {horizon}-epoch schedule, "
+            f"unconfirmed; it peaked at {where}"
+        )
+        if peak < horizon:
+            verdict += (
+                f"; a {peak}-epoch schedule was not tried (recommend.confirm_seeds=K judges it)"
+            )
+    else:
         what = (
             f"final {session.monitor} at the end of training, each schedule run as written "
             f"(no early stopping) on held-out seeds {', '.join(map(str, confirm_seeds))}"

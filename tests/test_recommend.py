@@ -195,6 +195,19 @@ def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds
     assert judged == {(e, s) for e in (2, 3) for s in (46, 47, 48)}
 
 
+def test_no_re_runs_write_the_trials_own_schedule_and_say_where_it_peaked() -> None:
+    # Issue 23 #3: with confirm_seeds=0 the trial trained 3 epochs and peaked at 1.5, and the
+    # config said num_epochs=2: a schedule that never ran, with no confirmation and no verdict.
+    from sweeper.selection import recommend_one
+
+    session = _StubSession({})
+    rec = recommend_one(session, top_k=1, seeds=0)  # type: ignore[arg-type]
+    assert session.seen == []  # nothing trained
+    assert rec.epochs == rec.horizon == rec.settings.num_epochs == 3
+    assert rec.settings.patience is None and not rec.confirmation
+    assert "3-epoch schedule" in rec.verdict and "peaked at epoch 1.50" in rec.verdict
+
+
 def test_seed_runs_report_held_out_test_metrics(tmp_path: Path) -> None:
     from sweeper.selection import SeedRun, test_metrics
 
@@ -427,7 +440,13 @@ def test_a_best_trial_at_the_edge_of_the_space_is_a_finding(
     assert wanted in summary
     rec = recommend(compose([*_rec_overrides(tmp_path, *edge), "recommend.confirm_seeds=0"]))
     assert isinstance(rec, Recommendation) and rec.report_path is not None
-    assert wanted in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert wanted in printed
+    # No re-runs: the trial's own 3-epoch schedule (it peaked at 1.5), said where it peaked.
+    assert rec.config_path is not None
+    assert yaml.safe_load(rec.config_path.read_text())["train"]["num_epochs"] == 3
+    assert "epochs:   3 (no re-runs (recommend.confirm_seeds=0)" in printed
+    assert "peaked at epoch 1.50" in printed
     report = rec.report_path.read_text()
     assert "## Search boundary" in report and wanted in report
     # Inside the range: no such section.
