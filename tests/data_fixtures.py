@@ -59,11 +59,17 @@ def write(path: Path, table: Sequence[dict[str, Any]], *, fmt: str | None = None
 
 
 def make_hub_repo(
-    root: Path, *, config: str = "reviews", n_train: int = 40, n_eval: int = 12
+    root: Path,
+    *,
+    config: str = "reviews",
+    n_train: int = 40,
+    n_eval: int = 12,
+    unlabeled: Sequence[int] = (),
 ) -> Path:
     """A folder laid out like a hub dataset repository: parquet per split, a README with configs.
 
-    Splits ``train`` and ``dev``; ``label`` is a ``ClassLabel`` (neg, pos), as hub datasets have.
+    Splits ``train`` and ``dev``; ``label`` is a ``ClassLabel`` (neg, pos), as hub datasets have;
+    train's rows at the 0-based ``unlabeled`` positions hold -1 (no label, as in SNLI).
     """
     import datasets
 
@@ -76,11 +82,11 @@ def make_hub_repo(
     (root / config).mkdir(parents=True, exist_ok=True)
     for split, n in (("train", n_train), ("dev", n_eval)):
         table = rows(n, seed=len(split))
+        labels = [["neg", "pos"].index(r["label"]) for r in table]
+        for i in unlabeled if split == "train" else ():
+            labels[i] = -1
         ds = datasets.Dataset.from_dict(
-            {
-                "review": [r["text"] for r in table],
-                "label": [["neg", "pos"].index(r["label"]) for r in table],
-            },
+            {"review": [r["text"] for r in table], "label": labels},
             features=features,
         )
         ds.to_parquet(str(root / config / f"{split}-00000-of-00001.parquet"))

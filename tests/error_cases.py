@@ -125,6 +125,14 @@ def _hub_repo(root: Path) -> None:
     make_hub_repo(root / "repo", n_train=8, n_eval=4)
 
 
+def _hub_repo_unlabeled(root: Path) -> None:
+    from tests.data_fixtures import make_hub_repo
+
+    # Its own folder and config name: datasets caches a local folder by those names (and its
+    # README), not by its files, so the "repo" of another case could be served instead.
+    make_hub_repo(root / "unlabeled", config="unlabeled", n_train=8, n_eval=4, unlabeled=[2, 5])
+
+
 TRAIN_CSV = "text,label\na fine film,pos\na dull film,neg\ngreat,pos\npoor,neg\n"
 FILES = ("data=files", "data.train_file=<dir>/train.csv", "data.validation_file=<dir>/dev.csv")
 GLUE = ("data=glue", "data.source=glue_dir", "data.glue_dir=<dir>/glue")
@@ -603,6 +611,24 @@ CASES: tuple[Case, ...] = (
         expect=("<dir>/repo (reviews) has no split 'validation'; it has ['train', 'dev']",),
         stage="start",
         setup=_hub_repo,
+    ),
+    Case(
+        id="hub-unlabeled",
+        area="your data",
+        tried="hub class labels of -1 (no label, as in SNLI)",
+        args=(
+            "data=hub",
+            "data.hub_id=<dir>/unlabeled",
+            "data.hub_config=unlabeled",
+            "data.validation_split=dev",
+            "data.text_columns=[review]",
+        ),
+        expect=(
+            "<dir>/unlabeled (unlabeled), split 'train': 2 row(s) with label -1 (no label) in "
+            "column 'label' (first: row 3); such rows are refused, not skipped",
+        ),
+        stage="start",
+        setup=_hub_repo_unlabeled,
     ),
     # --- model ---------------------------------------------------------------------------
     Case(

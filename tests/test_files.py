@@ -271,6 +271,17 @@ def test_a_local_hub_layout_dataset_loads_with_its_split_names(tmp_path: Path) -
         load_task_data(_hub(tmp_path, repo, validation_split="validation"), seed=0)
 
 
+def test_hub_rows_labelled_minus_one_are_refused_not_made_a_class(tmp_path: Path) -> None:
+    # -1 is datasets' "no label" (SNLI): it must not become a third class named after "pos".
+    repo = make_hub_repo(tmp_path / "repo", unlabeled=[4, 9, 30])
+    with pytest.raises(
+        DataError,
+        match=r"split 'train': 3 row\(s\) with label -1 \(no label\) in column 'label' \(first: "
+        r"row 5\); such rows are refused, not skipped",
+    ):
+        load_task_data(_hub(tmp_path, repo), seed=0)
+
+
 def test_an_unreachable_hub_dataset_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(
         DataError, match=r"data.hub_id=someone/nothing: cannot load someone/nothing"

@@ -1,7 +1,8 @@
 """From a table of rows (a ``datasets.Dataset``) to texts and labels, and the task its labels are.
 
-Used for a user's files and hub datasets alike. Rows with no text or no label are refused, not
-skipped: silently training on fewer examples than the file holds hides a broken export.
+Used for a user's files and hub datasets alike. Rows with no text or no label (an empty field, or
+a class label of -1, the ``datasets`` value for "no label") are refused, not skipped: silently
+training on fewer examples than the file holds hides a broken export.
 Classification labels (strings, integers, booleans or class labels) become class ids in sorted
 order of the labels train holds; regression labels become floats.
 """
@@ -61,8 +62,11 @@ def take_columns(
 
     Raises:
         DataError: a named column is absent (listing those there), the split is empty, or rows
-            have no text or no label (how many, and the first, 1-based, header not counted).
+            have no text or no label (how many, and the first, 1-based, header not counted;
+            a class label of -1 is no label).
     """
+    import datasets
+
     missing = [c for c in (*text_columns, label_column) if c not in ds.column_names]
     if missing:
         raise DataError(f"{where}: no column {missing[0]!r}; the columns are {ds.column_names}.")
@@ -75,6 +79,14 @@ def take_columns(
         texts.append([v if isinstance(v, str) else str(v) for v in values])
     labels = list(ds[label_column])
     _refuse_nulls(labels, where=where, what=f"no label in column {label_column!r}")
+    if isinstance(ds.features[label_column], datasets.ClassLabel):
+        # -1 is the datasets "no label" value (SNLI's unannotated pairs, GLUE's test splits):
+        # a row without a label, not a class.
+        _refuse_nulls(
+            [None if v == -1 else v for v in labels],
+            where=where,
+            what=f"label -1 (no label) in column {label_column!r}",
+        )
     return texts[0], texts[1] if len(texts) == 2 else None, labels
 
 
