@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 Direction = Literal["minimize", "maximize"]
@@ -22,4 +23,10 @@ def better(a: float, b: float, direction: str) -> bool:
     return a < b if direction == "minimize" else a > b
 
 
-__all__ = ["Direction", "better", "direction_of", "monitored"]
+def worst(direction: str) -> float:
+    """The worst value when optimizing ``direction``: what a run with no finite value counts as
+    (``inf`` only under minimize; under maximize it would be the best value of all)."""
+    return math.inf if direction == "minimize" else -math.inf
+
+
+__all__ = ["Direction", "better", "direction_of", "monitored", "worst"]

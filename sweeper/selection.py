@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.direction import better, monitored
+from sweeper.direction import better, monitored, worst
 from sweeper.errors import StudyError
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
@@ -356,7 +356,10 @@ def recommend_shared(sessions: list[Session], *, top_k: int) -> SharedRecommenda
                 values[s.name] = same.value
             else:
                 run = s.train(TrainSettings.from_params(trial.settings), seed=s.checked.train.seed)
-                values[s.name] = run.best_value if run.best_value is not None else math.inf
+                value = run.best_value
+                if value is None or not math.isfinite(value):
+                    value = worst(direction)  # the re-run failed there: worst, either way
+                values[s.name] = value
         regrets = {s.name: regret(values[s.name], s.best_value, direction) for s in sessions}
         rows.append(_Row(owner=owner.name, trial=trial, values=values, regrets=regrets))
     best_row = min(rows, key=lambda r: r.worst)

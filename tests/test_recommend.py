@@ -277,6 +277,56 @@ def test_regret(value: float, best: float, direction: str, expected: float) -> N
     assert regret(value, best, direction) == pytest.approx(expected)
 
 
+class _SharedStub:
+    """A shared-mode session: its own top trials, and scripted re-runs of the others' trials."""
+
+    def __init__(self, name: str, top: list[Any], reruns: dict[float, float | None]) -> None:
+        from types import SimpleNamespace
+
+        self.name, self.direction, self.top, self.reruns = name, "maximize", top, reruns
+        self.best_value = top[0].value
+        self.task_info = {"task": name}
+        self.checked = SimpleNamespace(train=SimpleNamespace(seed=42))
+
+    def train(self, settings: Any, *, seed: int) -> Any:
+        from sweeper.selection import SeedRun
+
+        value = self.reruns[settings.lr]
+        return SeedRun(
+            seed=seed,
+            best_value=value,
+            best_val_loss=None,
+            best_metric=value,
+            best_epoch=1.0,
+            final_value=value,
+            final_val_loss=None,
+            final_metric=value,
+            stop="completed" if value is not None else "failed",
+        )
+
+
+@pytest.mark.parametrize("failed", [None, float("nan")])
+def test_a_failed_re_run_is_the_worst_value_under_maximize(failed: float | None) -> None:
+    # Issue 23 #5: under sweep.objective=metric a candidate whose re-run on the other task had
+    # no finite value counted as inf, the best accuracy: regret -inf, and it was recommended.
+    from types import SimpleNamespace
+
+    from sweeper.selection import recommend_shared
+
+    train = compose([])["train"]
+
+    def top(number: int, lr: float, value: float) -> Any:
+        settings = {**train, "lr": lr}
+        return SimpleNamespace(number=number, value=value, params={"lr": lr}, settings=settings)
+
+    a = _SharedStub("a", [top(10, 1e-4, 0.9)], reruns={3e-4: 0.85})
+    b = _SharedStub("b", [top(30, 3e-4, 0.8)], reruns={1e-4: failed})
+    rec = recommend_shared([a, b], top_k=1)  # type: ignore[list-item]
+    assert rec.chosen_from == "b #30"  # works on both tasks
+    worst = {c["from"]: c["worst_regret"] for c in rec.candidates}
+    assert worst["a #10"] == float("inf") and worst["b #30"] == pytest.approx(0.05 / 0.9)
+
+
 def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for task in ("sst2", "mrpc"):
         run(compose(_base(tmp_path, f"data.task={task}", "sweep.n_trials=5")))
