@@ -188,6 +188,10 @@ def test_binary_f1_is_the_second_class(tmp_path: Path) -> None:
     [
         ([0.5, 1.5, 2.25, 4.0], "auto", True),  # floats: regression
         ([0.0, 1.0, 0.0, 1.0], "classification", False),  # floats named classes on request
+        ([0.0, 1.0, 0.0, 1.0], "auto", False),  # a few whole numbers: class ids
+        ([1.0, 3.0, 2.0, 3.0], "auto", False),
+        ([0.0, 1.0, 0.0, 1.0], "regression", True),  # unless the option says otherwise
+        ([float(i) for i in range(12)], "auto", True),  # many whole numbers: a score
         (["0.5", "1.5", "2.25", "4"], "regression", True),  # numbers in a text column
         ([1, 2, 3, 4], "regression", True),
         ([1, 2, 3, 4], "auto", False),  # integers: classes
@@ -217,6 +221,24 @@ def test_task_type_from_the_label_column_or_the_option(
         assert "regression, MSE loss" in data.description
     else:
         assert all(isinstance(x, int) for x in data.train.labels)
+
+
+def test_class_ids_written_as_floats_are_classes_and_the_start_line_says_so(
+    tmp_path: Path,
+) -> None:
+    table = [{"text": f"t{i}", "label": ["0.0", "1.0"][i % 2]} for i in range(12)]
+    train = write(tmp_path / "train.csv", table)
+    data = load_task_data(
+        _files(tmp_path, train_file=str(train), validation_file=str(train)), seed=0
+    )
+    assert not data.task.is_regression and data.task.metrics == ("accuracy", "f1")
+    assert data.label_names == ("0.0", "1.0")
+    assert data.train.labels == [i % 2 for i in range(12)]
+    assert data.description == (
+        "classification, 2 classes ['0.0', '1.0'] (inferred from label column 'label' of type "
+        "float64 holding only the whole numbers [0, 1]: taken as classes; set "
+        "data.task_type=regression to regress on them)"
+    )
 
 
 def test_regression_metrics_are_pearson_and_spearman(tmp_path: Path) -> None:

@@ -4,7 +4,10 @@ Used for a user's files and hub datasets alike. Rows with no text or no label (a
 a class label of -1, the ``datasets`` value for "no label") are refused, not skipped: silently
 training on fewer examples than the file holds hides a broken export.
 Classification labels (strings, integers, booleans or class labels) become class ids in sorted
-order of the labels train holds; regression labels become floats.
+order of the labels train holds; regression labels become floats. With ``data.task_type=auto``, a
+float label column is regression unless it holds only a few whole numbers (``0.0``/``1.0``, an
+export's class ids): those are far more often classes, so it is classification, and the start-up
+line says so and how to regress on them instead.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ TASK_TYPES = ("auto", "classification", "regression")
 CLASSIFICATION_METRICS = {2: ("accuracy", "f1")}  # binary: F1 of the second class in order
 MULTICLASS_METRICS = ("accuracy", "macro_f1")
 REGRESSION_METRICS = ("pearson", "spearman")
+# A float label column with at most this many distinct values, all whole numbers, is taken as
+# class ids under data.task_type=auto (more, and it reads as a score).
+MAX_WHOLE_NUMBER_CLASSES = 10
 
 
 def check_columns(text_columns: Any, label_column: Any) -> tuple[list[str], str]:
@@ -115,7 +121,8 @@ def infer_task(
         labels: Train's raw labels.
         feature: Train's ``datasets`` feature of the label column.
         task_type: ``classification``, ``regression`` or ``auto`` (from ``feature``: floats are
-            regression, anything else classification).
+            regression, unless they are at most :data:`MAX_WHOLE_NUMBER_CLASSES` distinct whole
+            numbers; anything else is classification).
         label_column: The column's name (for messages).
         where: Train's file or hub split (for messages).
 
@@ -138,8 +145,17 @@ def infer_task(
             "an integer, a boolean or a number."
         )
     if task_type == "auto":
-        task_type = "regression" if str(dtype).startswith("float") else "classification"
         why = f"inferred from label column {label_column!r} of type {kind}"
+        task_type = "classification"
+        if str(dtype).startswith("float"):
+            whole = _whole_numbers(labels)
+            if whole is None:
+                task_type = "regression"
+            else:
+                why += (
+                    f" holding only the whole numbers {whole}: taken as classes; set "
+                    "data.task_type=regression to regress on them"
+                )
     else:
         why = f"data.task_type={task_type}"
     if task_type == "regression":
@@ -159,6 +175,16 @@ def infer_task(
     spec = TaskSpec(name=name, label_names=names, num_labels=len(classes), metrics=metrics)
     shown = list(names) if len(names) <= 10 else [*names[:10], "..."]
     return spec, classes, f"classification, {len(classes)} classes {shown} ({why})"
+
+
+def _whole_numbers(labels: Sequence[Any]) -> list[int] | None:
+    """The distinct values of ``labels`` as ints when they are few whole numbers, else None."""
+    distinct = set(labels)
+    if not 2 <= len(distinct) <= MAX_WHOLE_NUMBER_CLASSES:
+        return None
+    if not all(isinstance(x, float) and x.is_integer() for x in distinct):
+        return None
+    return sorted(int(x) for x in distinct)
 
 
 def to_float(labels: Sequence[Any], *, where: str, column: str) -> list[float]:
