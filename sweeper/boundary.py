@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
+from sweeper.errors import ConfigError
 from sweeper.formatting import fmt_value
 from sweeper.results import TrialRecord
 from sweeper.settings import RULES, Range, shown_key
-from sweeper.space import ParamSpec, SearchSpace
+from sweeper.space import ParamSpec, SearchSpace, parse_space
 
 # A value within this fraction of an entry's range (in log space for log entries) from a bound
 # is at that edge: TPE and random draws rarely land exactly on a float bound.
@@ -48,7 +51,7 @@ class EdgeFinding:
         if self.name == "num_epochs" and self.edge == "high":
             what = (
                 f"the best trial (#{self.best_trial}) trained the longest schedule searched "
-                f"({fmt_value(self.best_value)} epochs) and peaked at its end"
+                f"({int(self.best_value)} epochs) and peaked at its end"
             )
         else:
             what = (
@@ -85,13 +88,42 @@ def _edge(spec: ParamSpec, value: float) -> str | None:
     return "high" if position >= 1 - EDGE_FRACTION else None
 
 
-def _allowed(name: str, value: float) -> bool:
-    rule = RULES.get(name)
-    return rule is None or rule(value) is None
+def _snap(spec: ParamSpec, value: float, *, edge: str, outward: bool) -> float:
+    """``value`` on the entry's grid (``step`` counted from the bound that stays), rounded
+    ``outward`` (away from the space) or inward; 3 significant digits where there is no step."""
+    if spec.step is None:
+        return float(int(value)) if spec.type == "int" else float(f"{value:.3g}")
+    # In decimals, as the step check (and Optuna) compares them: 0.05 + 5 * 0.05 in floats is
+    # 0.30000000000000004, which does not divide by 0.05.
+    other = Decimal(str(spec.high if edge == "low" else spec.low))
+    step = Decimal(str(spec.step))
+    up = (edge == "high") == outward
+    steps = ((Decimal(str(value)) - other) / step).to_integral_value(
+        rounding=ROUND_CEILING if up else ROUND_FLOOR
+    )
+    return float(other + steps * step)
+
+
+def _accepted(spec: ParamSpec, edge: str, value: float) -> bool:
+    """Whether the entry with its ``edge`` bound set to ``value`` passes the config check."""
+    entry: dict[str, Any] = {"type": spec.type, "low": spec.low, "high": spec.high}
+    entry |= {"log": spec.log} if spec.log else {}
+    entry |= {"step": spec.step} if spec.step is not None else {}
+    entry[edge] = int(value) if spec.type == "int" else value
+    try:
+        parse_space({spec.name: entry})
+    except ConfigError:
+        return False
+    return True
 
 
 def widened_bound(spec: ParamSpec, edge: str) -> float | None:
-    """The bound to try past ``edge``, kept within what the setting allows (``None``: none)."""
+    """The bound to try past ``edge``, one the config check accepts (``None``: there is none).
+
+    The widened value is kept within what the setting allows (a closed end of its range at
+    most), on the entry's ``step`` grid and valid for its scale: a printed override that the
+    check then refuses would send the user round in a circle.
+    """
     assert spec.low is not None
     assert spec.high is not None
     bound = float(spec.low if edge == "low" else spec.high)
@@ -102,16 +134,26 @@ def widened_bound(spec: ParamSpec, edge: str) -> float | None:
         new = bound / LOG_FACTOR if edge == "low" else bound * LOG_FACTOR
     else:
         new = bound + sign * (float(spec.high) - float(spec.low)) / 2
-    if not _allowed(spec.name, new):
-        rule = RULES.get(spec.name)
-        limit = None
-        if isinstance(rule, Range):
-            closed = not (rule.low_open if edge == "low" else rule.high_open)
-            limit = (rule.low if edge == "low" else rule.high) if closed else None
-        new = limit if limit is not None else math.nan
-    if not math.isfinite(new) or new == bound or not _allowed(spec.name, new):
-        return None
-    return float(int(new)) if spec.type == "int" else float(f"{new:.3g}")
+    # Past the bound by the widening, on the grid: rounded outward, else inward (0.6 + 0.3 by
+    # 0.2 is 1.0, past warmup_ratio < 1, where 0.8 is not); else the setting's closed end.
+    tries = [_snap(spec, new, edge=edge, outward=out) for out in (True, False)]
+    rule = RULES.get(spec.name)
+    if isinstance(rule, Range) and not (rule.low_open if edge == "low" else rule.high_open):
+        limit = rule.low if edge == "low" else rule.high  # as far as the setting goes
+        if limit is not None:
+            tries.append(_snap(spec, limit, edge=edge, outward=False))
+    for value in tries:
+        if math.isfinite(value) and sign * (value - bound) > 0 and _accepted(spec, edge, value):
+            return value
+    return None
+
+
+def _shown(spec: ParamSpec, value: float) -> str:
+    """``value`` as an override writes it: short, and read back as the same number."""
+    if spec.type == "int":
+        return str(int(value))
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def _at_schedule_end(trial: TrialRecord) -> bool:
@@ -160,8 +202,7 @@ def edge_findings(
         )
         override = None
         if widened is not None:
-            shown = f"{int(widened)}" if spec.type == "int" else f"{widened:g}"
-            override = f"search_space.{shown_key(spec.name)}.{edge}={shown}"
+            override = f"search_space.{shown_key(spec.name)}.{edge}={_shown(spec, widened)}"
         found.append(
             EdgeFinding(
                 name=spec.name,

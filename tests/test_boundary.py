@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sweeper.boundary import edge_findings, widened_bound
+from sweeper.checks import check
+from sweeper.config import compose
 from sweeper.results import TrialRecord
 from sweeper.space import parse_space
+from tests.fake_objective import fake_overrides
 
 SPACE = parse_space(
     {
@@ -102,3 +106,67 @@ def test_widened_bounds_stay_within_the_setting(
     ]
     spec = parse_space({name: entry}).entry(name)
     assert widened_bound(spec, edge) == expected
+
+
+STEPPED = {"type": "float", "low": 0.05, "high": 0.2, "step": 0.05}
+BATCH = {"type": "int", "low": 16, "high": 48, "step": 16}
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "value", "expected"),
+    [
+        # Issue 23 #8: 0.2 + 0.075 = 0.275 and 48 + 24 = 72 are off their step grids (refused).
+        ("warmup_ratio", STEPPED, 0.2, "search_space.warmup_ratio.high=0.3"),
+        ("warmup_ratio", STEPPED, 0.05, "search_space.warmup_ratio.low=0"),
+        ("batch_size", BATCH, 48, "search_space.batch_size.high=80"),
+        ("batch_size", BATCH, 16, None),  # 0 is no batch size; 1 is off the grid
+        ("batch_size", {"type": "int", "low": 1, "high": 64, "log": True}, 1, None),
+        (
+            "batch_size",
+            {"type": "int", "low": 4, "high": 64, "log": True},
+            4,
+            "search_space.batch_size.low=2",
+        ),
+        (
+            "scheduler_kwargs.step_size_epochs",
+            {"type": "float", "low": 0.5, "high": 1.0, "step": 0.5},
+            1.0,
+            "search_space.scheduler_kwargs.step_size_epochs.high=1.5",
+        ),
+        # 0.6 + 0.3 is 0.9, rounded up to the grid 1.0: not below 1; rounded down, 0.8.
+        (
+            "warmup_ratio",
+            {"type": "float", "low": 0.0, "high": 0.6, "step": 0.2},
+            0.6,
+            "search_space.warmup_ratio.high=0.8",
+        ),
+        ("warmup_ratio", {"type": "float", "low": 0.0, "high": 0.8, "step": 0.4}, 0.8, None),
+        (
+            "lr",
+            {"type": "float", "low": 1e-5, "high": 3e-4, "log": True},
+            1e-5,
+            "search_space.lr.low=3.33e-06",
+        ),
+        (
+            "lr",
+            {"type": "float", "low": 1e-5, "high": 3e-4, "step": 1e-5},
+            3e-4,
+            "search_space.lr.high=0.00045",
+        ),
+    ],
+)
+def test_every_printed_override_passes_the_config_check(
+    tmp_path: Path, name: str, entry: dict[str, Any], value: float, expected: str | None
+) -> None:
+    (found,) = edge_findings(parse_space({name: entry}), [trial(0, **{name: value})])
+    assert found.override == expected
+    if expected is None:
+        assert "allows no wider range" in found.text
+        return
+    assert expected in found.text
+    # Pasted as the finding says: the same sweep, plus the override, through the config check.
+    spec = "{" + ", ".join(f"{k}: {v}" for k, v in entry.items()) + "}"
+    overrides = fake_overrides(tmp_path, "search_space=none", f"+search_space.{name}={spec}")
+    checked = check(compose([*overrides, expected]))
+    assert getattr(checked.space.entry(name), found.edge) == found.widened
+    assert found.widened != getattr(parse_space({name: entry}).entry(name), found.edge)
