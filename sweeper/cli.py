@@ -19,8 +19,22 @@ os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 import hydra
 from omegaconf import DictConfig
 
-from sweeper.config import CONF_DIR, check_overrides
+from sweeper.config import CONF_DIR, check_overrides, output_folders
 from sweeper.errors import SweeperError
+
+# Flags with which Hydra prints and exits: no job runs, nothing is written.
+_NO_JOB = (
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+)
 
 
 def with_overrides(args: Sequence[str], extra: Sequence[str]) -> list[str]:
@@ -47,11 +61,19 @@ def run_hydra(
     """Run ``task`` as a Hydra app over ``conf/`` with command-line ``argv``; the exit code.
 
     A :class:`SweeperError` becomes one line on stderr and exit code 2; SIGINT/SIGTERM exit
-    130/143 (the study stays resumable).
+    130/143 (the study stays resumable). ``results_dir`` and Hydra's run folder are checked
+    for writing before Hydra starts: Hydra creates its run folder before ``task`` runs, and a
+    folder it cannot create would end in its traceback.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        check_overrides(args)
+        cfg = check_overrides(args)
+        if cfg is not None and not any(arg.split("=")[0] in _NO_JOB for arg in args):
+            from sweeper.outages import check_writable
+
+            multirun = "-m" in args or "--multirun" in args
+            for key, folder in output_folders(cfg, multirun=multirun):
+                check_writable(folder, what=key)  # full or read-only: one line, exit 2
     except SweeperError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return err.exit_code

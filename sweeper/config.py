@@ -98,11 +98,16 @@ def check_conf_dir() -> None:
         )
 
 
-def check_overrides(args: Sequence[str]) -> None:
+def check_overrides(args: Sequence[str]) -> DictConfig | None:
     """Refuse command-line arguments that Hydra would refuse with a multi-line message and exit
     code 1: a missing group option, an override that does not parse, a key that is not in the
     config (a typo such as ``sweep.n_trails=3``), an ambiguous value. One :class:`ConfigError`
     line instead, before Hydra starts.
+
+    Returns:
+        The config composed from ``args``, with Hydra's node (its run and multirun folders), or
+        ``None`` where the check is left to Hydra (another primary config, ``hydra.searchpath``,
+        a multirun of ``interval()``/``glob()``).
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -119,7 +124,7 @@ def check_overrides(args: Sequence[str]) -> None:
             )
     check_group_overrides(args)
     if any(arg.split("=")[0] in _OTHER_PRIMARY for arg in args):
-        return
+        return None
     parser = OverridesParser.create()
     overrides = []
     for arg in args:
@@ -129,8 +134,9 @@ def check_overrides(args: Sequence[str]) -> None:
         key = arg.split("=")[0].lstrip("+~")
         if key.startswith(("hydra.", "hydra/")):
             if key == "hydra.searchpath":
-                return  # options from other folders: leave the check to Hydra
-            continue
+                return None  # options from other folders: leave the check to Hydra
+            if key not in _OUTPUT_DIRS.values():
+                continue  # Hydra's own settings: Hydra checks them
         try:
             override = parser.parse_override(arg)
         except HydraException as err:
@@ -143,10 +149,37 @@ def check_overrides(args: Sequence[str]) -> None:
             try:
                 first = next(iter(override.sweep_string_iterator()))
             except HydraException:
-                return  # interval() and glob() only their sweeper expands: left to Hydra
+                return None  # interval() and glob() only their sweeper expands: Hydra's
             arg = f"{arg.split('=')[0]}={first}"
         overrides.append(arg)
-    compose(overrides)
+    return compose(overrides, with_hydra=True)
+
+
+# The folder Hydra creates for a job, before the command's own code runs, by mode (multirun?).
+_OUTPUT_DIRS = {False: "hydra.run.dir", True: "hydra.sweep.dir"}
+
+
+def output_folders(cfg: DictConfig, *, multirun: bool) -> list[tuple[str, Path]]:
+    """The folders a job of ``cfg`` (composed with Hydra's node) writes to, as (key, folder):
+    ``results_dir``, then the parent of Hydra's run (or multirun) folder.
+
+    The parent, not the folder: its name holds the launch time, which Hydra resolves again.
+    A value only Hydra can resolve (``${hydra:job.name}``) is left out.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    folders = []
+    for key in ("results_dir", _OUTPUT_DIRS[multirun]):
+        try:
+            value = OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+        except OmegaConfBaseException:
+            continue
+        if value is None:
+            continue
+        path = Path(str(value)).expanduser().resolve()
+        folders.append((key, path if key == "results_dir" else path.parent))
+    return folders
 
 
 def _override_error(err: Exception) -> ConfigError:
@@ -166,8 +199,9 @@ def _override_error(err: Exception) -> ConfigError:
     return ConfigError("; ".join(lines))
 
 
-def compose(overrides: Sequence[str] = ()) -> DictConfig:
-    """The config as ``python -m sweeper OVERRIDES`` would see it (without Hydra's own node)."""
+def compose(overrides: Sequence[str] = (), *, with_hydra: bool = False) -> DictConfig:
+    """The config as ``python -m sweeper OVERRIDES`` would see it (Hydra's own node only
+    ``with_hydra``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -178,7 +212,9 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         try:
-            return hydra_compose("config", overrides=list(overrides))
+            return hydra_compose(
+                "config", overrides=list(overrides), return_hydra_config=with_hydra
+            )
         except HydraException as err:  # composition and grammar errors alike
             raise _override_error(err) from None
 

@@ -65,6 +65,10 @@ def _without(file: str) -> Callable[[Path], None]:
     return setup
 
 
+def _a_file(root: Path) -> None:
+    (root / "a-file").write_text("")
+
+
 def tiny_bert(out: Path) -> Any:
     """A 1-layer, 16-wide BERT with a 100-token vocabulary, saved as safetensors (no tokenizer)."""
     from transformers import BertConfig, BertForSequenceClassification
@@ -324,6 +328,15 @@ CASES: tuple[Case, ...] = (
             "To sweep over it, add --multirun to your command line",
         ),
         stage="args",
+    ),
+    Case(
+        id="config-results-dir-not-writable",
+        area="config",
+        tried="a results_dir that cannot be written (under a file; read-only and full alike)",
+        args=("results_dir=<dir>/a-file/runs",),
+        expect=("results_dir=<dir>/a-file/runs: cannot write there (Not a directory)",),
+        stage="args",
+        setup=_a_file,
     ),
     Case(
         id="config-unknown-task",

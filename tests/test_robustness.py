@@ -239,6 +239,81 @@ def test_a_bad_rerun_leaves_the_recorded_study_intact(tmp_path: Path) -> None:
     assert after[:2] == before["studies"]["kept"] and len(after) == 3
 
 
+# Every command that goes through cli.run_hydra: Hydra would create its run folder under
+# results_dir before the command's own code runs.
+COMMANDS = ["sweeper.__main__", "sweeper.train", "sweeper.recommend", "sweeper.seedrace"]
+_WRITE_ADVICE = "it must be a writable folder with free space."
+
+
+def _command(module: str, args: list[str]) -> tuple[int, str]:
+    command = importlib.import_module(module).main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = command(args)
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize("module", COMMANDS)
+def test_results_dir_under_a_file_is_one_line_before_hydra_starts(
+    module: str, tmp_path: Path
+) -> None:
+    # A folder under a regular file cannot be made, even by root (chmod would not stop root).
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    results = blocker / "runs"
+    code, err = _command(module, _fake(results))
+    assert (code, err) == (
+        2,
+        f"error: results_dir={results}: cannot write there (Not a directory); {_WRITE_ADVICE}\n",
+    )
+
+
+@pytest.mark.parametrize("module", COMMANDS)
+def test_read_only_results_dir_is_one_line_before_hydra_starts(
+    module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only mount, as root sees it: every mkdir under it fails with EROFS (Hydra's own
+    # mkdir of its run folder included, as on a real read-only file system).
+    import errno
+
+    read_only = tmp_path / "mounted"
+    read_only.mkdir()
+    real_mkdir = os.mkdir
+
+    def mkdir(path: Any, mode: int = 0o777, **kwargs: Any) -> None:
+        if Path(path).is_relative_to(read_only):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        real_mkdir(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    code, err = _command(module, _fake(read_only / "runs"))
+    assert (code, err) == (
+        2,
+        f"error: results_dir={read_only / 'runs'}: cannot write there (Read-only file system); "
+        f"{_WRITE_ADVICE}\n",
+    )
+
+
+def test_hydra_run_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    # results_dir is fine; the run folder (whose name holds the time) goes under a file.
+    code, err = _main(_fake(tmp_path / "runs", f"hydra.run.dir={blocker}/runs/now"))
+    assert (code, err) == (
+        2,
+        f"error: hydra.run.dir={blocker / 'runs'}: cannot write there (Not a directory); "
+        f"{_WRITE_ADVICE}\n",
+    )
+
+
+def test_help_and_cfg_need_no_writable_results_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for flag in (["--cfg", "job"], ["--help"]):
+        code, err = _main([*_fake(blocker / "runs"), *flag])
+        assert (code, err) == (0, ""), flag
+
+
 @pytest.mark.slow
 def test_data_broken_between_runs_keeps_the_study(tmp_path: Path, tiny_model_dir: Path) -> None:
     from tests.conftest import tiny_overrides
