@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sweeper.bank import Bank, Curve, save
+from sweeper.bank import Bank, Curve, describe, save
 from sweeper.replay import (
     Grid,
     Trace,
@@ -82,6 +83,21 @@ def test_no_pruning_spends_every_epoch_and_regret_is_known() -> None:
         found_good = (1e-4,) in trace.points
         assert regret(TWO, trace.incumbent[-1]) == pytest.approx(0.0 if found_good else 0.3)
         assert trace.stops == ["completed"] * 6
+
+
+def test_nan_runs_never_count_as_the_banks_best() -> None:
+    nan = math.nan
+    # The first run recorded no finite value; the second one a NaN between finite ones.
+    bank = bank_of(curve(1e-5, [nan, nan], [4.0, 8.0]), curve(1e-4, [0.6, nan], [3.0, 6.0]))
+    assert math.isnan(bank.best_of(bank.curves[0]))
+    assert bank.best_of(bank.curves[1]) == 0.6
+    assert bank.best == 0.6
+    assert "best val_loss 0.6000 with {'lr': 0.0001}" in describe(bank, Path("bank.json"))
+    assert regret(bank, 0.6) == 0.0 and regret(bank, 0.9) == pytest.approx(0.5)
+    maximized = dataclasses.replace(bank, monitor="accuracy", direction="maximize")
+    assert maximized.best == pytest.approx(0.4)
+    traces = replay(bank, make_policy("none"), space=LR_SPACE, n_trials=4, reps=5)
+    assert all(not math.isnan(regret(bank, t.incumbent[-1])) for t in traces)
 
 
 def test_early_stopping_ends_a_trial_after_patience_evaluations() -> None:

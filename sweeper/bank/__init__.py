@@ -99,8 +99,8 @@ class Bank:
         return curve.val_loss if self.monitor == "val_loss" else curve.metric
 
     def best_of(self, curve: Curve) -> float:
-        values = self.values(curve)
-        return min(values) if self.direction == "minimize" else max(values)
+        """The best monitored value of ``curve`` (NaN only when it has no other)."""
+        return self._best(self.values(curve))
 
     @functools.cached_property
     def trained(self) -> tuple[Curve, ...]:
@@ -110,8 +110,15 @@ class Bank:
     @functools.cached_property
     def best(self) -> float:
         """The exhaustive study's best value (any evaluation of any run)."""
-        bests = [self.best_of(c) for c in self.trained]
-        return min(bests) if self.direction == "minimize" else max(bests)
+        return self._best([self.best_of(c) for c in self.trained])
+
+    def _best(self, values: Sequence[float]) -> float:
+        # NaN never counts: min() and max() keep a NaN that comes first, so one NaN run
+        # recorded first would make the bank's best, and every regret against it, NaN.
+        kept = [v for v in values if not math.isnan(v)]
+        if not kept:
+            return math.nan
+        return min(kept) if self.direction == "minimize" else max(kept)
 
     @property
     def total_epochs(self) -> float:
@@ -564,8 +571,9 @@ def record(
 def describe(bank: Bank, path: Path) -> str:
     """A few lines on a bank: task, size, best, compute."""
     sizes = " x ".join(f"{len(v)} {k}" for k, v in bank.grid.items())
-    best = min(
-        bank.curves, key=lambda c: bank.best_of(c) * (1 if bank.direction == "minimize" else -1)
+    sign = 1 if bank.direction == "minimize" else -1
+    best = min(  # a run with no finite value last (a NaN key would stop the search)
+        bank.curves, key=lambda c: math.inf if math.isnan(v := bank.best_of(c)) else sign * v
     )
     seconds = sum(c.seconds[-1] for c in bank.curves if c.seconds)
     return "\n".join(
