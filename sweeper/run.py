@@ -39,6 +39,7 @@ from sweeper.study import (
     prune_hook,
     release_trial,
     requeue,
+    retry_interrupted,
     storage_identity,
     trial_id,
 )
@@ -183,6 +184,8 @@ class Sweep:
             self.progress.trial_ends(trial.number, "FAIL", None, reason)
             self.mine.append("FAIL")
             self.reasons.append(reason)
+            if interrupted:  # not a verdict on the settings: they run again, as after kill -9
+                retry_interrupted(trial)
             raise
         outcome = reporter.outcome
         self._record(trial, reporter, outcome.reason)

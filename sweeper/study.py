@@ -731,6 +731,43 @@ def requeue(study: optuna.Study, queued: Sequence[Mapping[str, Any]]) -> list[di
     return added
 
 
+def retry_interrupted(trial: optuna.Trial) -> int | None:
+    """Queue the parameters of ``trial``, interrupted (Ctrl-C, SIGTERM), to run again.
+
+    An interruption is not a verdict on the settings: like a trial whose worker was killed
+    (:class:`_StaleRetry`), it is retried with the same parameters by the next trial to start,
+    here or in another worker, as a WAITING trial whose ``failed_trial`` system attribute names
+    the original (the run records it as ``retry_of``). The interrupted trial itself stays FAIL.
+    A trial interrupted before it had any parameter has nothing to retry.
+
+    Called while the interruption propagates, it never raises: a storage that fails here is
+    logged (the interruption must still stop the sweep), and the settings are not retried.
+
+    Returns:
+        The number of the trial it retries (the original, for a retry of a retry), or ``None``.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    try:
+        frozen = trial.storage.get_trial(trial_id(trial))
+        if not frozen.params:
+            return None
+        original = int(frozen.system_attrs.get("failed_trial", frozen.number))
+        trial.study.add_trial(
+            optuna.create_trial(
+                state=TrialState.WAITING,
+                params=frozen.params,
+                distributions=frozen.distributions,
+                system_attrs={**frozen.system_attrs, "failed_trial": original},
+            )
+        )
+    except Exception as err:
+        log.warning("trial %d: its settings are not queued again (%s)", trial.number, err)
+        return None
+    return original
+
+
 @dataclass(frozen=True)
 class Counts:
     complete: int

@@ -404,3 +404,43 @@ def test_each_trial_records_where_its_schedule_ends_for_the_pruner(tmp_path: Pat
     for trial in study(tmp_path).trials:
         epochs = trial.user_attrs["settings"]["num_epochs"]
         assert trial.user_attrs[FINAL_STEP_KEY] == 2 * epochs
+
+
+def test_an_interrupted_trial_runs_again_with_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 23 #11: after Ctrl-C the interrupted trial stayed FAIL and its sampled settings were
+    # never tried again, while a worker killed with -9 had its trial retried (retry_of).
+    from optuna.trial import TrialState
+
+    from sweeper.signals import Interrupted
+    from tests.fake_objective import QuadraticObjective
+
+    evaluations: list[float] = []
+    loss = QuadraticObjective.loss
+
+    def interrupted_at_the_second_evaluation(self: Any, settings: Any, epoch: float) -> float:
+        evaluations.append(epoch)
+        if len(evaluations) == 2:
+            raise Interrupted("SIGINT")
+        return loss(self, settings, epoch)
+
+    monkeypatch.setattr(QuadraticObjective, "loss", interrupted_at_the_second_evaluation)
+    with pytest.raises(Interrupted):
+        sweep(tmp_path)
+    cut = study(tmp_path).trials[0]
+    assert cut.state == TrialState.FAIL
+    assert cut.user_attrs["reason"] == "interrupted (SIGINT)"
+
+    monkeypatch.setattr(QuadraticObjective, "loss", loss)
+    sweep(tmp_path)  # the same command again
+    trials = study(tmp_path).trials
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == cut.number]
+    assert len(retries) == 1
+    retry = retries[0]
+    assert retry.number == cut.number + 1  # the first trial the resumed sweep ran
+    assert retry.params == cut.params
+    assert retry.user_attrs["retry_of"] == cut.number
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    assert retry.state in finished
+    assert sum(t.state in finished for t in trials) == 3

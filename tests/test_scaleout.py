@@ -438,8 +438,15 @@ def test_signal_closes_the_trial_and_the_same_command_resumes(
         )
 
         before = where.study().trials
-        assert [t.state for t in before] == [TrialState.COMPLETE, TrialState.FAIL]
+        # The interrupted trial's settings wait to run again (as after kill -9): issue 23 #11.
+        assert [t.state for t in before] == [
+            TrialState.COMPLETE,
+            TrialState.FAIL,
+            TrialState.WAITING,
+        ]
         assert before[1].user_attrs["reason"] == f"interrupted ({sig.name})"
+        assert before[2].params == before[1].params
+        assert before[2].system_attrs["failed_trial"] == 1
         uri = f"sqlite:///{results}/mlflow.db"
         client = MlflowClient(tracking_uri=uri)
         cut = client.get_run(before[1].user_attrs["mlflow_run_id"])
@@ -454,6 +461,7 @@ def test_signal_closes_the_trial_and_the_same_command_resumes(
 
         after = where.study().trials
         assert sum(t.state in FINISHED for t in after) == 2
+        assert after[2].state in FINISHED and after[2].user_attrs["retry_of"] == 1
         assert after[0].state == TrialState.COMPLETE and after[0].value == before[0].value
         assert after[0].datetime_complete == before[0].datetime_complete  # not run again
         parents, children = mlflow_runs(uri)
