@@ -132,8 +132,6 @@ def _hub_repo(root: Path) -> None:
 def _hub_repo_unlabeled(root: Path) -> None:
     from tests.data_fixtures import make_hub_repo
 
-    # Its own folder and config name: datasets caches a local folder by those names (and its
-    # README), not by its files, so the "repo" of another case could be served instead.
     make_hub_repo(root / "unlabeled", config="unlabeled", n_train=8, n_eval=4, unlabeled=[2, 5])
 
 

@@ -293,6 +293,17 @@ def test_a_local_hub_layout_dataset_loads_with_its_split_names(tmp_path: Path) -
         load_task_data(_hub(tmp_path, repo, validation_split="validation"), seed=0)
 
 
+def test_a_hub_layout_folder_edited_in_place_is_read_again(tmp_path: Path) -> None:
+    # datasets would key its cache by the folder's name and README: the old rows, silently.
+    repo = make_hub_repo(tmp_path / "repo", n_train=20)
+    assert len(load_task_data(_hub(tmp_path, repo), seed=0).train) == 20
+    make_hub_repo(tmp_path / "repo", n_train=26)
+    assert len(load_task_data(_hub(tmp_path, repo), seed=0).train) == 26
+    # Another folder of the same name, same README, other rows: its own rows.
+    other = make_hub_repo(tmp_path / "elsewhere" / "repo", n_train=32)
+    assert len(load_task_data(_hub(tmp_path, other), seed=0).train) == 32
+
+
 def test_hub_rows_labelled_minus_one_are_refused_not_made_a_class(tmp_path: Path) -> None:
     # -1 is datasets' "no label" (SNLI): it must not become a third class named after "pos".
     repo = make_hub_repo(tmp_path / "repo", unlabeled=[4, 9, 30])

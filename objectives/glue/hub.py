@@ -1,11 +1,15 @@
 """Hugging Face hub access: is it reachable, offline mode, and loading a dataset's splits.
 
 Offline (no route to the hub, or ``HF_HUB_OFFLINE``), ``datasets`` still serves what its cache
-holds; a local folder laid out like a hub dataset repository loads the same way.
+holds; a local folder laid out like a hub dataset repository loads the same way, cached under a
+digest of its files: ``datasets`` keys a folder whose README lists configs by the folder's name
+and the README alone, so a file edited in place (or another folder of the same name) would be
+served from the old cache without a word.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import sys
@@ -70,6 +74,19 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def folder_digest(folder: Path) -> str:
+    """A digest of the files under ``folder`` (path, size, modification time; hidden ones
+    skipped, ``.git`` among them): another when a file is added, removed or rewritten."""
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        stat = path.stat()
+        h.update(f"\x1e{relative.as_posix()}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
 def load_hub_splits(
     hub_id: str,
     config: str | None,
@@ -87,7 +104,8 @@ def load_hub_splits(
         config: The dataset's configuration (subset) name; None for its default.
         splits: Our split name ("train", "validation", ...) -> the dataset's split name.
         revision: A git revision of the dataset repository; None for the default branch.
-        cache_dir: The ``datasets`` cache; None for its own (``HF_HOME``).
+        cache_dir: The ``datasets`` cache; None for its own (``HF_HOME``). A local folder is
+            cached in ``local/<digest of its files>`` there.
         key: The setting the message starts with (``data.source=hub``, ``data.hub_id=...``).
         advice: What to do instead, appended to the message when the dataset cannot load.
 
@@ -95,12 +113,16 @@ def load_hub_splits(
         HubUnavailable: the dataset does not load (unreachable and not cached, unknown id).
         DataError: a named split is not in the dataset (listing those that are).
     """
-    online, why = (True, "") if Path(hub_id).is_dir() else hub_reachable()
+    folder = Path(hub_id).is_dir()
+    online, why = (True, "") if folder else hub_reachable()
     if not online:
         go_offline()  # the datasets cache may still hold it
     import datasets
 
     datasets.disable_progress_bars()
+    if folder:
+        root = Path(cache_dir) if cache_dir else Path(datasets.config.HF_DATASETS_CACHE)
+        cache_dir = str(root / "local" / folder_digest(Path(hub_id)))
     label = f"{hub_id} ({config})" if config else hub_id
     try:
         loaded = datasets.load_dataset(hub_id, config, revision=revision, cache_dir=cache_dir)
