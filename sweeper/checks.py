@@ -9,13 +9,14 @@ so those commands share one entry: :func:`check`. Checks that need the data size
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.config import resolve
+from sweeper.config import CONF_DIR, resolve
 from sweeper.errors import ConfigError
 from sweeper.objective import load_objective
+from sweeper.portfolio import PORTFOLIOS, Recipe, Start, fit, recipes_for, start
 from sweeper.settings import (
     Choice,
     Flag,
@@ -51,6 +52,7 @@ SWEEP_RULES: dict[str, Rule] = {
     "objective": Choice(OBJECTIVES),
     "timeout_s": Range(0, low_open=True, nullable=True),  # seconds
     "max_failure_rate": Range(0, 1),
+    "portfolio": Choice(PORTFOLIOS),
 }
 TOP_RULES: dict[str, Rule] = {"seed": Range(0, integer=True), "quiet": Flag()}
 RECOMMEND_RULES: dict[str, Rule] = {
@@ -69,10 +71,11 @@ class SweepSettings:
     timeout_s: float | None
     max_failure_rate: float
     enqueue: tuple[dict[str, Any], ...] = ()
+    portfolio: str = "recipes"
 
     @classmethod
     def from_mapping(cls, sweep: Mapping[str, Any]) -> SweepSettings:
-        sweep = {"objective": "val_loss", "max_failure_rate": 0.5, **sweep}
+        sweep = {"objective": "val_loss", "max_failure_rate": 0.5, "portfolio": "recipes", **sweep}
         check_node("sweep", sweep, SWEEP_RULES)
         n, name, objective = sweep["n_trials"], sweep["study_name"], sweep["objective"]
         timeout, rate = sweep.get("timeout_s"), sweep["max_failure_rate"]
@@ -88,6 +91,7 @@ class SweepSettings:
             timeout_s=None if timeout is None else float(timeout),
             max_failure_rate=float(rate),
             enqueue=tuple(dict(p) for p in enqueue),
+            portfolio=str(sweep["portfolio"]),
         )
 
 
@@ -108,6 +112,15 @@ class Checked:
     device: str  # auto, cpu, cuda, cuda:N or mps (training.resolve_device makes auto concrete)
     notes: tuple[str, ...] = ()  # warnings about the config that do not stop it
     fitted: tuple[str, ...] = ()  # search-space bounds fitted to the data (fit_to_data)
+    recipes: tuple[Recipe, ...] = ()  # sweep.portfolio's recipes, as written
+    # The queued start: sweep.enqueue, then the recipes fitted to the data (fit_to_data; before
+    # it, the user's settings only).
+    start: Start = field(default_factory=Start)
+
+    @property
+    def queued(self) -> list[dict[str, Any]]:
+        """Every parameter set queued when the study starts, in order."""
+        return self.start.queued
 
 
 def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
@@ -136,6 +149,7 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
     check_storage_config(plain["storage"])
     build_pruner(plain["pruner"])
     build_sampler(plain["sampler"], seed=seed, space=space)
+    recipes = recipes_for(sweep.portfolio, conf_dir=CONF_DIR)  # a learned file fails now
     return Checked(
         cfg={str(k): v for k, v in plain.items()},
         sweep=sweep,
@@ -144,6 +158,8 @@ def check(cfg: DictConfig | Mapping[str, Any]) -> Checked:
         results_dir=Path(plain["results_dir"]),
         device=device,
         notes=tuple(notes),
+        recipes=recipes,
+        start=Start(user=enqueue),
     )
 
 
@@ -176,23 +192,31 @@ def _checked_enqueue(
 
 
 def fit_to_data(checked: Checked, *, num_train: int) -> Checked:
-    """The config with its search space fitted to ``num_train`` examples (``auto`` bounds).
+    """The config with its search space fitted to ``num_train`` examples (``auto`` bounds), and
+    the queued start: ``sweep.enqueue``, then ``sweep.portfolio``'s recipes fitted to that space.
 
     The result is a plain search-space dict in ``cfg`` (what the study fingerprint hashes) and
     the parsed space; queued trials are checked again against the fitted range.
     """
     raw = checked.cfg.get("search_space")
     fitted, lines = fit_space(raw, num_train=num_train or None)
-    if fitted == raw:
-        return checked
-    space = parse_space(fitted)
-    enqueue, _ = _checked_enqueue(checked.sweep, space=space, train=checked.train)
+    if fitted != raw:
+        space = parse_space(fitted)
+        enqueue, _ = _checked_enqueue(checked.sweep, space=space, train=checked.train)
+        checked = replace(
+            checked,
+            cfg={**checked.cfg, "search_space": fitted},
+            space=space,
+            sweep=replace(checked.sweep, enqueue=enqueue),
+            fitted=tuple(lines),
+        )
+    recipes, notes = fit(
+        checked.recipes, space=checked.space, num_train=num_train, train=checked.train
+    )
     return replace(
         checked,
-        cfg={**checked.cfg, "search_space": fitted},
-        space=space,
-        sweep=replace(checked.sweep, enqueue=enqueue),
-        fitted=tuple(lines),
+        start=start(checked.sweep.enqueue, recipes, n_trials=checked.sweep.n_trials),
+        notes=(*checked.notes, *notes),
     )
 
 
@@ -203,7 +227,7 @@ def check_schedules(checked: Checked, *, num_examples: int) -> None:
     shortest trial, a ``decay_ratio`` with no room after warmup); found here, before training,
     they fail once with the draw named instead of failing every trial that samples them.
     """
-    for params in ({}, *checked.sweep.enqueue, *checked.space.corners()):
+    for params in ({}, *checked.queued, *checked.space.corners()):
         try:
             checked.train.replace(params).check_schedule(num_examples)
         except ConfigError as err:
@@ -220,13 +244,19 @@ def fingerprint_of(checked: Checked, *, info: TaskInfo, monitor: str) -> dict[st
     ``monitor``: what the sweep records on its study and what resuming or recommending compares.
     """
     cfg = checked.cfg
-    return study_fingerprint(
+    fingerprint = study_fingerprint(
         search_space=cfg.get("search_space"),
         train=checked.train,
         data=data_fingerprint(cfg["data"], info),
         model=cfg["model"],
         objective=f"{cfg.get('objective')}:{monitor}",
     )
+    # The portfolio decides the first trials: a study started from other ones must not be
+    # resumed silently. Absent for `none`, so studies recorded before portfolios existed (which
+    # started from none) resume with sweep.portfolio=none.
+    if checked.sweep.portfolio != "none":
+        fingerprint["portfolio"] = checked.sweep.portfolio
+    return fingerprint
 
 
 __all__ = [

@@ -41,6 +41,7 @@ class TrialRecord:
     mlflow_run_id: str | None = None
     retry_of: int | None = None
     duration_s: float | None = None
+    recipe: str | None = None  # the portfolio recipe this trial ran (sweeper.portfolio)
 
     @property
     def best_epoch(self) -> float | None:
@@ -96,6 +97,7 @@ def record(trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
         mlflow_run_id=attrs.get("mlflow_run_id"),
         retry_of=trial.system_attrs.get("failed_trial"),
         duration_s=duration,
+        recipe=attrs.get("recipe"),
     )
 
 

@@ -150,6 +150,9 @@ class Sweep:
                     )
                     trial.set_user_attr("mlflow_run_id", mlrun.run_id)
                 trial.set_user_attr("settings", settings.as_params())
+                recipe = self._recipe(system_attrs.get("fixed_params"))
+                if recipe is not None:
+                    trial.set_user_attr("recipe", recipe)
                 if retry_of is not None:
                     trial.set_user_attr("retry_of", retry_of)
                 reporter = new_reporter(
@@ -204,6 +207,12 @@ class Sweep:
             raise optuna.TrialPruned(outcome.reason)
         assert outcome.best is not None
         return outcome.best.value
+
+    def _recipe(self, fixed: Mapping[str, Any] | None) -> str | None:
+        """The portfolio recipe whose queued params this trial runs (a retry of one too)."""
+        if not fixed:
+            return None
+        return next((r.name for r in self.checked.start.recipes if r.params == dict(fixed)), None)
 
     def _record(self, trial: optuna.Trial, reporter: TrialReporter, reason: str) -> None:
         outcome = reporter.outcome
@@ -312,7 +321,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         pruner=build_pruner(cfg_plain["pruner"]),
         fingerprint=fingerprint,
     )
-    requeue(study, checked.sweep.enqueue)
+    requeue(study, checked.queued)
     study.set_user_attr("data_source", info.source)
     study.set_user_attr(
         "task_info",

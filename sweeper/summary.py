@@ -80,6 +80,8 @@ def announce(
     )
     for line in checked.fitted:
         log.info("search space: %s", line)
+    for line in portfolio_lines(checked, study):
+        log.info("%s", line)
     if tracker is not None:
         log.info(
             "mlflow: %s (experiment id %s, parent run %s)",
@@ -89,10 +91,41 @@ def announce(
         )
 
 
+def portfolio_lines(checked: Checked, study: optuna.Study) -> list[str]:
+    """``trial N is recipe NAME (citation), fitted: params``: the queued start's recipes."""
+    start = checked.start
+    left_out = (
+        [
+            f"portfolio: {start.left_out} more recipe(s) not queued: the queued start (sweep."
+            f"enqueue, then recipes) takes at most {start.cap} of sweep.n_trials="
+            f"{checked.sweep.n_trials}"
+        ]
+        if start.left_out
+        else []
+    )
+    numbers: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        fixed = trial.system_attrs.get("fixed_params")
+        for recipe in checked.start.recipes:
+            if fixed and dict(fixed) == recipe.params:
+                numbers[recipe.name] = trial.number  # the latest (a requeued one after a failure)
+    lines = []
+    for recipe in checked.start.recipes:
+        number = numbers.get(recipe.name)
+        changed = f" ({'; '.join(recipe.changes)})" if recipe.changes else ""
+        lines.append(
+            f"{'queued' if number is None else f'trial {number}'} is recipe {recipe.name} "
+            f"({recipe.citation}), fitted: {fmt_params(recipe.params)}{changed}"
+        )
+    return lines + left_out
+
+
 def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> str:
     """A plain-text table of trials (params, best val loss, metric, best epoch, state)."""
+    recipes = any(r.recipe for r in rows)
     header = [
         "trial",
+        *(["recipe"] if recipes else []),
         "state",
         "val_loss",
         metric,
@@ -105,6 +138,7 @@ def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> s
         body.append(
             [
                 str(r.number),
+                *([r.recipe or "-"] if recipes else []),
                 r.state.lower(),
                 fmt_value(r.best.get("best_val_loss")),
                 fmt_value(r.best.get(f"best_{metric}")),
@@ -293,7 +327,9 @@ def finish(sweep: SweepEnd) -> float | None:
             f"{fmt_value(b.best_epoch, 2)} (whole epochs: {whole}; schedule horizon "
             f"{b.settings.get('num_epochs')} epochs)"
         )
-        lines.append(f"         {fmt_params(b.params)}")
+        lines.append(
+            f"         {fmt_params(b.params)}" + (f" (recipe {b.recipe})" if b.recipe else "")
+        )
         lines.append("")
         lines.append("top trials:")
         lines.append(trials_table(best_first[:5], metric=info.metric, names=checked.space.names))
@@ -304,7 +340,8 @@ def finish(sweep: SweepEnd) -> float | None:
     pruned = [r for r in items if r.state == "PRUNED"]
     failed = [r for r in items if r.state == "FAIL"]
     for r in (pruned + failed)[:8]:
-        lines.append(f"  trial {r.number} {r.state.lower()}: {redact(r.reason)}")
+        recipe = f" (recipe {r.recipe})" if r.recipe else ""
+        lines.append(f"  trial {r.number} {r.state.lower()}{recipe}: {redact(r.reason)}")
     lines.append("")
     lines.append(f"storage: {sweep.storage} (study {checked.sweep.study_name})")
     if tracker is not None:

@@ -52,6 +52,7 @@ def tiny_overrides(results_dir: Path, model_dir: Path, *extra: str) -> list[str]
         "search_space.num_epochs.high=2",
         "sweep.n_trials=3",
         "quiet=true",
+        "sweep.portfolio=none",  # the recipes' long schedules are not what these tests run
         *extra,
     ]
 

@@ -351,6 +351,13 @@ CASES: tuple[Case, ...] = (
         expect=("sweep.n_trials must be an integer >= 1 but got 0",),
     ),
     Case(
+        id="config-portfolio-unknown",
+        area="config",
+        tried="an unknown portfolio",
+        args=("sweep.portfolio=bogus",),
+        expect=("sweep.portfolio must be one of ['recipes', 'none', 'learned'] but got 'bogus'",),
+    ),
+    Case(
         id="config-evals-per-epoch-zero",
         area="config",
         tried="evals_per_epoch < 1",

@@ -98,5 +98,6 @@ def fake_overrides(root: object, *extra: str) -> list[str]:
         "train.batch_size=32",
         "train.log_every_steps=5",
         "quiet=true",
+        "sweep.portfolio=none",  # tests of the sweep machinery start from their own draws
         *extra,
     ]

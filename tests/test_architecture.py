@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     # 2. typed settings, the search space, command-line plumbing
     "sweeper.settings": 2,
     "sweeper.space": 2,
+    "sweeper.portfolio": 2,  # the portfolio start: published recipes fitted to the space (pure)
     # 3. the objective contract, per-trial records, decisions, the MLflow view, plots
     "sweeper.objective": 3,
     "sweeper.results": 3,
