@@ -60,6 +60,9 @@ class Outage:
         with self._lock:
             if self.gave_up:
                 raise StorageError(self._message(detail))
+            if self.since is None and self.limit_s <= 0:  # storage.outage_s=0: no wait at all
+                self.gave_up = True
+                raise StorageError(self._message(detail))
             if self.since is None:
                 self.since = time.monotonic()
                 log.warning(

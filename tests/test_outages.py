@@ -97,3 +97,28 @@ def test_an_outage_waits_then_gives_up_with_one_line(
     gone.since = 0.0  # waiting since long ago
     with pytest.raises(StorageError, match=r"unreachable for more than storage\.outage_s=0s"):
         gone._waiting(OSError("connection refused"))
+
+
+def test_an_outage_of_zero_seconds_fails_at_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 23: storage.outage_s=0 is documented as "fail at once" but it announced a wait of
+    # 0s, slept a second and tried again before giving up.
+    class Dialect:
+        class loaded_dbapi:
+            OperationalError = OSError
+
+        calls = 0
+
+        def connect(self, *_args: object, **_kwargs: object) -> str:
+            self.calls += 1
+            raise OSError(errno.ECONNREFUSED, "connection refused")
+
+    slept: list[float] = []
+    monkeypatch.setattr(outages.time, "sleep", slept.append)
+    caplog.set_level("WARNING")
+    dialect = Dialect()
+    with pytest.raises(StorageError, match=r"storage\.outage_s=0s \(\[Errno 111\] connection"):
+        Outage(what="db", limit_s=0).connect(dialect, None, (), {})
+    assert dialect.calls == 1 and slept == []
+    assert not [r for r in caplog.records if "waiting up to" in r.getMessage()]
