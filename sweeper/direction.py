@@ -13,9 +13,22 @@ def monitored(objective: str, *, metric: str) -> str:
     return "val_loss" if objective == "val_loss" else metric
 
 
-def direction_of(monitor: str) -> Direction:
-    """Losses are minimized; everything else (accuracy, F1, correlations) is maximized."""
-    return "minimize" if monitor == "val_loss" or monitor.endswith("loss") else "maximize"
+DIRECTIONS: tuple[Direction, ...] = ("minimize", "maximize")
+
+
+def direction_of(monitor: str, *, declared: Direction | None = None) -> Direction:
+    """Which way ``monitor`` is optimized.
+
+    ``val_loss`` is minimized. The task's metric goes the way its objective ``declared``
+    (``TaskInfo.metric_direction``); undeclared, by its name: a name ending in ``loss`` is
+    minimized, every other (accuracy, F1, correlations) maximized, so an error metric such as
+    ``rmse``, ``mae`` or ``wer`` must be declared ``minimize``.
+    """
+    if monitor == "val_loss":
+        return "minimize"
+    if declared is not None:
+        return declared
+    return "minimize" if monitor.endswith("loss") else "maximize"
 
 
 def better(a: float, b: float, direction: str) -> bool:
@@ -29,4 +42,4 @@ def worst(direction: str) -> float:
     return math.inf if direction == "minimize" else -math.inf
 
 
-__all__ = ["Direction", "better", "direction_of", "monitored", "worst"]
+__all__ = ["DIRECTIONS", "Direction", "better", "direction_of", "monitored", "worst"]

@@ -22,6 +22,7 @@ from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sweeper.direction import DIRECTIONS, Direction
 from sweeper.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -67,10 +68,21 @@ class TaskInfo:
     model: str
     num_train: int
     num_eval: int
-    metric: str  # the task's main metric (maximized when sweep.objective=metric)
+    metric: str  # the task's main metric (what sweep.objective=metric optimizes)
     is_regression: bool = False
     notes: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # Which way `metric` is better: "minimize" (rmse, mae, wer) or "maximize"; None: by its
+    # name (a name ending in "loss" is minimized, every other maximized).
+    metric_direction: Direction | None = None
+
+    def __post_init__(self) -> None:
+        if self.metric_direction is not None and self.metric_direction not in DIRECTIONS:
+            raise ConfigError(
+                f"TaskInfo(metric={self.metric!r}).metric_direction must be one of "
+                f"{list(DIRECTIONS)} or None (by the metric's name) but got "
+                f"{self.metric_direction!r}."
+            )
 
 
 class Objective(Protocol):

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sweeper.direction import better, direction_of
+from sweeper.direction import Direction, better, direction_of
 from sweeper.formatting import fmt_duration, fmt_params
 from sweeper.objective import Decision
 
@@ -170,14 +170,23 @@ class Progress:
         n_trials: The study's target of finished trials.
         finished: Trials already finished (a resumed study).
         monitor: The name of the optimized value (``val_loss``, ``accuracy``...); its direction
-            is :func:`sweeper.direction.direction_of`'s.
+            is ``direction``, or by its name (:func:`sweeper.direction.direction_of`).
         quiet: Plain lines even on a terminal.
     """
 
-    def __init__(self, *, n_trials: int, finished: int, monitor: str, quiet: bool) -> None:
+    def __init__(
+        self,
+        *,
+        n_trials: int,
+        finished: int,
+        monitor: str,
+        quiet: bool,
+        direction: Direction | None = None,
+    ) -> None:
         self.n_trials = n_trials
         self.finished_at_start = finished
         self.monitor = monitor
+        self.direction = direction or direction_of(monitor)
         self.counts = {"complete": 0, "pruned": 0, "failed": 0}
         self.best: tuple[float, int] | None = None
         self.started = time.monotonic()
@@ -294,7 +303,7 @@ class Progress:
         return self.finished_at_start + self.counts["complete"] + self.counts["pruned"]
 
     def _better(self, a: float, b: float) -> bool:
-        return better(a, b, direction_of(self.monitor))
+        return better(a, b, self.direction)
 
     def eta(self, fraction: float = 0.0) -> float | None:
         """Seconds left for the study's target, from this process's pace so far.

@@ -310,7 +310,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     gc.collect()
     gc.freeze()
     monitor = monitored(checked.sweep.objective, metric=info.metric)
-    direction = direction_of(monitor)
+    direction = direction_of(monitor, declared=info.metric_direction)
     fingerprint = fingerprint_of(checked, info=info, monitor=monitor)
     seed = int(cfg_plain["seed"])
     study = open_study(
@@ -389,6 +389,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
         finished=counts.finished,
         monitor=monitor,
         quiet=bool(cfg_plain.get("quiet")),
+        direction=direction,
     )
     sweep = Sweep(
         checked=checked,

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sweeper.direction import direction_of, monitored
+from sweeper.direction import Direction, direction_of, monitored
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.settings import Range, Rule, TrainSettings, check_node
 from sweeper.training import make_objective, new_reporter, resolve_device, train_once
@@ -190,6 +190,7 @@ def race(
     metric: str,
     chance: float | None,
     device: str,
+    metric_direction: Direction | None = None,
 ) -> Race:
     """Run the race (see the module docstring) through the one training path.
 
@@ -203,8 +204,9 @@ def race(
         metric: The task's main metric (failures are judged on it).
         chance: The metric's chance level, or ``None``.
         device: Where to train.
+        metric_direction: The objective's declared direction of ``metric`` (None: by name).
     """
-    direction = direction_of(monitor)
+    direction = direction_of(monitor, declared=metric_direction)
     index = early_evaluation(settings, early=early)
     result = Race(
         settings=settings,
@@ -299,6 +301,7 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
         early=early,
         monitor=monitor,
         metric=info.metric,
+        metric_direction=info.metric_direction,
         chance=None if chance is None else float(chance),
         device=resolve_device(checked.device),
     )

@@ -36,7 +36,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     objective = make_objective(cfg_plain)
     info = objective.prepare()
     monitor = monitored(checked.sweep.objective, metric=info.metric)
-    direction = direction_of(monitor)
+    direction = direction_of(monitor, declared=info.metric_direction)
     settings = checked.train
     run: Any = NullRun()
     tracker = Tracker.from_config(
@@ -51,7 +51,8 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
             params={**settings.as_params(), "data.source": info.source},
             tags={"sweeper.task": info.task, "sweeper.data_source": info.source},
         )
-    progress = Progress(n_trials=1, finished=0, monitor=monitor, quiet=bool(cfg_plain.get("quiet")))
+    quiet = bool(cfg_plain.get("quiet"))
+    progress = Progress(n_trials=1, finished=0, monitor=monitor, quiet=quiet, direction=direction)
     progress.trial_begins(0, settings.as_params())
     reporter = new_reporter(
         settings, monitor=monitor, direction=direction, curves=run, watcher=progress

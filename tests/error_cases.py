@@ -854,6 +854,17 @@ CASES: tuple[Case, ...] = (
         expect=("prepare() must return a sweeper.TaskInfo but returned dict",),
         stage="start",
     ),
+    Case(
+        id="objective-metric-direction",
+        area="objective",
+        tried="a TaskInfo whose metric_direction is neither minimize nor maximize",
+        args=("objective=tests.user_objectives.bad_direction.train",),
+        expect=(
+            "TaskInfo(metric='rmse').metric_direction must be one of ['minimize', 'maximize'] "
+            "or None (by the metric's name) but got 'lower'.",
+        ),
+        stage="start",
+    ),
 )
 BY_ID = {case.id: case for case in CASES}
 # The shrunk sweep every case starts from: small built-in data, no MLflow unless the case asks.

@@ -12,6 +12,8 @@ import pytest
 
 import sweeper
 from sweeper.config import compose
+from sweeper.direction import Direction, direction_of
+from sweeper.errors import ConfigError
 from sweeper.objective import FunctionObjective, load_objective
 from sweeper.run import run
 from tests.fake_objective import QuadraticObjective, fake_overrides
@@ -127,6 +129,52 @@ def test_a_function_objective_sweeps_and_prepare_gets_the_keywords_it_asks_for(
     states = [t.state for t in study.trials]
     assert states and all(s.is_finished() for s in states) and len(states) == 2
     assert study.user_attrs["task_info"]["num_train"] == 320
+
+
+@pytest.mark.parametrize(
+    ("monitor", "declared", "direction"),
+    [
+        ("val_loss", None, "minimize"),
+        ("val_loss", "maximize", "minimize"),  # the declaration is the metric's, not the loss's
+        ("accuracy", None, "maximize"),
+        ("eval_loss", None, "minimize"),
+        ("rmse", None, "maximize"),  # undeclared: the name rule, which knows no error metrics
+        ("rmse", "minimize", "minimize"),
+        ("wer", "minimize", "minimize"),
+        ("bleu_loss", "maximize", "maximize"),
+    ],
+)
+def test_a_declared_metric_direction_wins_over_the_name_rule(
+    monitor: str, declared: Direction | None, direction: str
+) -> None:
+    assert direction_of(monitor, declared=declared) == direction
+
+
+def test_task_info_refuses_an_unknown_direction() -> None:
+    fields = {"task": "t", "source": "s", "origin": "o", "model": "m", "num_train": 1}
+    info = {**fields, "num_eval": 1, "metric": "rmse", "metric_direction": "lower"}
+    with pytest.raises(ConfigError, match=r"metric_direction must be one of .* but got 'lower'"):
+        sweeper.TaskInfo(**info)  # type: ignore[arg-type]
+
+
+def test_an_error_metric_declared_minimize_is_minimized(tmp_path: Path) -> None:
+    overrides = fake_overrides(
+        tmp_path,
+        "objective=tests.user_objectives.rmse.train",
+        "tracking=none",
+        "sweep.objective=metric",
+        "sweep.n_trials=3",
+        "sweep.study_name=rmse",
+        "sweep.enqueue=[{lr: 1.0e-4}, {lr: 3.0e-4}, {lr: 1.0e-5}]",
+        "train.patience=null",
+    )
+    run(compose(overrides))
+    study = optuna.load_study(study_name="rmse", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert study.user_attrs["task_info"]["monitor"] == "rmse"
+    for trial in study.trials:  # each trial's value is its lowest rmse, not its highest
+        assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
+    assert study.best_trial.params["lr"] == pytest.approx(1.0e-4)
 
 
 def test_a_function_without_prepare_sweeps_too(tmp_path: Path) -> None:
