@@ -18,8 +18,8 @@ creating the trial, sampling, the MLflow child run, loading the model, training,
 pruner calls, the trial's records, and Optuna's ``gc.collect()`` after the trial (its share is
 shown). The whole ``run()`` call (checks, data preparation from the tokenization cache, summary
 and plots) is shown beside it: that cost is paid once per sweep, not per trial. The tracking
-share is measured directly, by timing every call into ``Tracker.start_trial`` and ``TrialRun``
-during the trial.
+share is measured directly, by timing every call into ``MlflowTracker.start_trial`` and
+``MlflowRun`` during the trial.
 
     python -m scripts.bench_loop                 # full size (GLUE_DIR for real SST-2)
     python -m scripts.bench_loop --quick         # CI smoke: tiny model, built-in data
@@ -178,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.config import compose
     from sweeper.run import run
     from sweeper.schedule import plan_steps
-    from sweeper.tracking import Tracker, TrialRun
+    from sweeper.tracking.mlflow import MlflowTracker
+    from sweeper.tracking.mlflow_run import MlflowRun
     from sweeper.training import resolve_device
 
     with _bench.workdir(args.workdir) as work:
@@ -248,11 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return {"s": time.perf_counter() - started, "val_loss": val_loss}
 
         tracked = [
-            (Tracker, "start_trial"),
-            (TrialRun, "add"),
-            (TrialRun, "flush"),
-            (TrialRun, "log_params"),
-            (TrialRun, "finish"),
+            (MlflowTracker, "start_trial"),
+            (MlflowRun, "add"),
+            (MlflowRun, "flush"),
+            (MlflowRun, "log_params"),
+            (MlflowRun, "finish"),
         ]
 
         def sweeper_arm(tracking: str) -> Any:

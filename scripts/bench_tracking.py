@@ -7,7 +7,7 @@ then the run's end. The trial is the shape of a default sweep trial (8,000 examp
 3 epochs, 2 evaluations per epoch, train loss every 10 updates), driven through the project's
 ``TrialReporter`` by the scripted objective of the tests (no model: only tracking is timed).
 
-* ``sweeper (batched)``: ``Tracker.start_trial`` + ``TrialReporter`` + ``TrialRun``, which
+* ``sweeper (batched)``: ``MlflowTracker.start_trial`` + ``TrialReporter`` + ``MlflowRun``, which
   buffers points and writes them with ``log_batch`` at each evaluation and at the end;
 * ``one call per point``: ``MlflowClient.log_param``/``log_metric``/``set_tag`` per item, the
   way a naive integration (or ``mlflow.log_metric`` in a loop) writes.
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from sweeper.checks import check
     from sweeper.config import compose
-    from sweeper.tracking import Tracker
+    from sweeper.tracking.mlflow import MlflowTracker
     from sweeper.training import new_reporter, train_once
     from tests.fake_objective import QuadraticObjective
 
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_points = len(recording.points) + len(summary)
 
         # The store, the experiment and the study's parent run exist before any trial.
-        tracker = Tracker(
+        tracker = MlflowTracker(
             uri=uri,
             experiment="bench-tracking",
             artifact_location=str(work / "mlartifacts"),

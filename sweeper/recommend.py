@@ -62,20 +62,20 @@ log = logging.getLogger("sweeper")
 def _report_to_parent(
     session: Session, *, files: list[Path], folder: str, metrics: Mapping[str, float]
 ) -> None:
-    """Files and metrics on the study's MLflow parent run, if the sweep had one."""
-    from sweeper.tracking import Tracker
+    """Files and metrics on the study's tracking run, if the sweep had one."""
+    from sweeper.tracking import STUDY_RUN_ATTR, open_tracker, recorded_id
 
-    parent = session.study.user_attrs.get("mlflow_parent_run_id")
+    parent = recorded_id(session.study.user_attrs, STUDY_RUN_ATTR)
     if not parent:
         return
-    tracker = Tracker.from_config(
+    tracker = open_tracker(
         session.checked.cfg,
         study_name=session.name,
         storage_id=session.storage_name,
         results_dir=session.checked.results_dir,
     )
     if tracker is not None:
-        tracker.log_to_run(str(parent), files=files, folder=folder, metrics=metrics)
+        tracker.log_to_run(parent, files=files, folder=folder, metrics=metrics)
         tracker.close()
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sweeper.tracking import RUN_ID_ATTR, recorded_id
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -38,7 +40,7 @@ class TrialRecord:
     evals: list[dict[str, float]] = field(default_factory=list)  # per evaluation
     best: dict[str, Any] = field(default_factory=dict)  # best_val_loss, best_epoch...
     reason: str = ""  # prune / failure / early-stopping reason
-    mlflow_run_id: str | None = None
+    tracking_run_id: str | None = None
     retry_of: int | None = None
     duration_s: float | None = None
     recipe: str | None = None  # the portfolio recipe this trial ran (sweeper.portfolio)
@@ -94,7 +96,7 @@ def record(trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
         evals=list(attrs.get("evals") or []),
         best=dict(attrs.get("best") or {}),
         reason=str(attrs.get("reason") or stale or ""),
-        mlflow_run_id=attrs.get("mlflow_run_id"),
+        tracking_run_id=recorded_id(attrs, RUN_ID_ATTR),
         retry_of=trial.system_attrs.get("failed_trial"),
         duration_s=duration,
         recipe=attrs.get("recipe"),

@@ -44,7 +44,7 @@ from sweeper.study import (
     trial_id,
 )
 from sweeper.summary import SweepEnd, announce, finish
-from sweeper.tracking import NullRun, Tracker
+from sweeper.tracking import RUN_ID_ATTR, STUDY_RUN_ATTR, NullRun, Tracker, open_tracker
 from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class Sweep:
             return self._run_trial(trial)
         except optuna.exceptions.UpdateFinishedTrialError:
             # This worker went without a heartbeat for storage.grace_period (suspended, swapping,
-            # a stalled filesystem): another worker failed the trial, closed its MLflow run and
+            # a stalled filesystem): another worker failed the trial, closed its tracking run and
             # queued its retry. Nothing more can be recorded for it, and telling Optuna would
             # raise; the retry stands in for it. It counts as a failure of this worker, so one
             # that keeps losing its trials this way stops (sweep.max_failure_rate).
@@ -129,7 +129,7 @@ class Sweep:
 
         Every way out is recorded: COMPLETE (best value), PRUNED (pruner, divergence,
         non-finite loss; with the reason), FAIL (any exception, with its one-line reason;
-        interrupted trials are FAIL in Optuna and KILLED in MLflow).
+        interrupted trials are FAIL in Optuna and KILLED in tracking).
         """
         import optuna
 
@@ -148,7 +148,7 @@ class Sweep:
                         params={**settings.as_params(), "data.source": self.info.source},
                         tags={"retry_of": retry_of} if retry_of is not None else {},
                     )
-                    trial.set_user_attr("mlflow_run_id", mlrun.run_id)
+                    trial.set_user_attr(RUN_ID_ATTR, mlrun.run_id)
                 trial.set_user_attr("settings", settings.as_params())
                 recipe = self._recipe(system_attrs.get("fixed_params"))
                 if recipe is not None:
@@ -290,7 +290,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
 
     # Connect first: an unreachable database or server fails now, not after the first trial.
     storage, stale = open_storage(storage_cfg)
-    tracker = Tracker.from_config(
+    tracker = open_tracker(
         cfg_plain,
         study_name=checked.sweep.study_name,
         storage_id=storage_identity(storage_cfg),
@@ -364,7 +364,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
             },
         )
         tracker.log_text((run_dir / "config.yaml").read_text(), "config.yaml")
-        study.set_user_attr("mlflow_parent_run_id", tracker.parent_run_id)
+        study.set_user_attr(STUDY_RUN_ATTR, tracker.parent_run_id)
         if stale is not None:
 
             def close_stale(_study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:

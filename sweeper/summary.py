@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,12 +84,7 @@ def announce(
     for line in portfolio_lines(checked, study):
         log.info("%s", line)
     if tracker is not None:
-        log.info(
-            "mlflow: %s (experiment id %s, parent run %s)",
-            redact(tracker.uri),
-            tracker.experiment_id,
-            tracker.parent_run_id,
-        )
+        log.info("%s", tracker.describe())
 
 
 def portfolio_lines(checked: Checked, study: optuna.Study) -> list[str]:
@@ -165,37 +161,18 @@ def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> s
 
 def next_commands(
     *,
-    tracking_uri: str | None,
-    experiment_id: str | None,
+    tracking: Sequence[tuple[str, str]],
     storage_cfg: dict[str, Any],
     overrides: list[str],
 ) -> list[tuple[str, str]]:
     """(command, what it does) to look at a sweep, quoted to paste into a POSIX shell.
 
-    The MLflow UI of a tracking server is a URL to open rather than a command.
-
     Args:
-        tracking_uri: The MLflow tracking URI; ``None`` without tracking.
-        experiment_id: The MLflow experiment (its page is the run comparison).
+        tracking: The tracking backend's own (``Tracker.open_commands``); empty without one.
         storage_cfg: The ``storage`` config node.
         overrides: The sweep's command-line overrides, repeated for the recommendation.
     """
-    out: list[tuple[str, str]] = []
-    if tracking_uri is not None:
-        # The experiment's runs table: expand the study's run for its trials, chart view to compare.
-        page = f"#/experiments/{experiment_id}/runs" if experiment_id else ""
-        if tracking_uri.startswith(("http://", "https://")):
-            # A server is already running: its page is the thing to open.
-            out.append(
-                (f"{redact(tracking_uri).rstrip('/')}/{page}", "MLflow UI: open in a browser")
-            )
-        else:
-            out.append(
-                (
-                    f"python -m sweeper.ui --backend-store-uri {shlex.quote(redact(tracking_uri))}",
-                    f"MLflow UI; then open http://127.0.0.1:5000/{page}",
-                )
-            )
+    out: list[tuple[str, str]] = list(tracking)
     kind = storage_cfg.get("kind")
     url = str(storage_cfg.get("url") or "")
     dashboard = "Optuna Dashboard on http://127.0.0.1:8080"
@@ -301,7 +278,7 @@ def finish(sweep: SweepEnd) -> float | None:
             }
         )
         if closed:
-            log.info("closed %d MLflow run(s) left open by stopped workers", closed)
+            log.info("closed %d tracking run(s) left open by stopped workers", closed)
     plot_files = make_plots(
         items, run_dir / "plots", study=study, direction=sweep.direction, monitor=sweep.monitor
     )
@@ -345,13 +322,13 @@ def finish(sweep: SweepEnd) -> float | None:
     lines.append("")
     lines.append(f"storage: {sweep.storage} (study {checked.sweep.study_name})")
     if tracker is not None:
-        lines.append(f"mlflow:  {redact(tracker.uri)} (parent run {tracker.parent_run_id})")
+        name, where = tracker.describe(full=False).split(": ", 1)
+        lines.append(f"{name + ':':<8} {where}")
     lines.append(f"plots:   {run_dir / 'plots'}")
     lines.append(f"config:  {run_dir / 'config.yaml'}")
     lines.append("next:")
     commands = next_commands(
-        tracking_uri=None if tracker is None else tracker.uri,
-        experiment_id=None if tracker is None else tracker.experiment_id,
+        tracking=[] if tracker is None else tracker.open_commands(),
         storage_cfg=checked.cfg["storage"],
         overrides=task_overrides(),
     )

@@ -25,7 +25,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     from sweeper.checks import check
     from sweeper.direction import direction_of, monitored
     from sweeper.secrets import install_log_filter, register_url
-    from sweeper.tracking import NullRun, Tracker
+    from sweeper.tracking import NullRun, open_tracker
     from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
     quiet_libraries()
@@ -39,7 +39,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     direction = direction_of(monitor, declared=info.metric_direction)
     settings = checked.train
     run: Any = NullRun()
-    tracker = Tracker.from_config(
+    tracker = open_tracker(
         cfg_plain,
         study_name=f"train-{info.task}",
         storage_id="train",

@@ -713,6 +713,14 @@ CASES: tuple[Case, ...] = (
         expect=("tracking.uri must be an MLflow store URI", "but got ''"),
         stage="start",
     ),
+    Case(
+        id="tracking-unknown-backend",
+        area="tracking",
+        tried="a tracking backend that does not exist",
+        args=("tracking=mlflow", "tracking.backend=wandb"),
+        expect=("tracking.backend must name a tracking backend", "but got 'wandb'"),
+        stage="start",
+    ),
     # --- storage -------------------------------------------------------------------------
     Case(
         id="storage-password-in-multirun",

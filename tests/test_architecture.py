@@ -30,12 +30,15 @@ LAYERS: dict[str, int] = {
     "sweeper.settings": 2,
     "sweeper.space": 2,
     "sweeper.portfolio": 2,  # the portfolio start: published recipes fitted to the space (pure)
-    # 3. the objective contract, per-trial records, decisions, the MLflow view, plots
+    # 3. the objective contract, per-trial records, decisions, the tracking view, plots
     "sweeper.objective": 3,
     "sweeper.results": 3,
     "sweeper.reporting": 3,
-    "sweeper.tracking": 3,
-    "sweeper.spool": 3,  # the tracking spool and its background writer
+    "sweeper.tracking": 3,  # the seam: Tracker/TrialRun protocols, open_tracker(cfg)
+    "sweeper.tracking.mlflow": 3,  # the MLflow backend (MLflow only in sweeper/tracking/)
+    "sweeper.tracking.mlflow_run": 3,  # one MLflow run's buffered, batched records
+    "sweeper.tracking.spool": 3,  # MLflow's spool and its background writer
+    "sweeper.tracking.memory": 3,  # an in-memory backend, for tests
     "sweeper.plots": 3,
     "sweeper.boundary": 3,  # best trials at an edge of the space: a finding (pure)
     # 4. the study, one training run, progress display
@@ -53,23 +56,36 @@ LAYERS: dict[str, int] = {
     "sweeper.train": 6,
     "sweeper.recommend": 6,
     "sweeper.preview": 6,
-    "sweeper.ui": 6,
+    "sweeper.tracking.ui": 6,  # starts the MLflow UI on a sweep's store
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
     "sweeper.seedrace": 6,  # Dodge et al.'s seed race on the train settings, failure counts
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
-    "sweeper.sync": 6,  # sends what the tracking spool kept
+    "sweeper.tracking.sync": 6,  # sends what the tracking spool kept
     # 7. entry points and the public package
     "sweeper.__main__": 7,
     "sweeper.schedule.__main__": 7,
     "sweeper.bank.__main__": 7,
     "sweeper.replay.__main__": 7,
+    "sweeper.sync": 7,  # python -m sweeper.sync (sweeper.tracking.sync)
+    "sweeper.ui": 7,  # python -m sweeper.ui (sweeper.tracking.ui)
     "sweeper": 7,
 }
 # Objectives sit on top of sweeper's contract: they import sweeper's lower layers (errors,
 # objective, settings, schedule), never Optuna- or MLflow-facing modules, and sweeper never
 # imports them (the config names them).
 OBJECTIVE_MAY_IMPORT = 3
-OPTUNA_OR_MLFLOW = {"sweeper.study", "sweeper.tracking", "sweeper.reporting", "sweeper.results"}
+OPTUNA_OR_MLFLOW = {
+    "sweeper.study",
+    "sweeper.tracking",
+    *(m for m in LAYERS if m.startswith("sweeper.tracking.")),
+    "sweeper.reporting",
+    "sweeper.results",
+}
+# The tracking seam: MLflow lives in sweeper/tracking/ only, and the rest of sweeper reaches a
+# backend through sweeper.tracking.open_tracker (the config names it), so a new backend is one
+# module there plus one conf/tracking/*.yaml. The commands' shims may import their logic.
+TRACKING = ROOT / "sweeper" / "tracking"
+TRACKING_IMPORTABLE = {"sweeper.tracking", "sweeper.tracking.sync", "sweeper.tracking.ui"}
 
 
 def _module(path: Path) -> str:
@@ -151,3 +167,66 @@ def test_no_import_circles() -> None:
         if start not in state:
             cycle = visit(start)
             assert cycle is None, " -> ".join(cycle)
+
+
+def _mlflow_names(tree: ast.AST) -> list[str]:
+    """Imports of mlflow and identifiers that name it (``mlflow_run_id``, ``MlflowClient``)."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        names: list[str | None] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names] + [a.asname for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module] + [a.name for a in node.names] + [a.asname for a in node.names]
+        elif isinstance(node, ast.Name):
+            names = [node.id]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = [node.name]
+        elif isinstance(node, ast.arg | ast.keyword):
+            names = [node.arg]
+        found += [
+            f"{n} (line {getattr(node, 'lineno', '?')})"
+            for n in names
+            if n and "mlflow" in n.lower()
+        ]
+    return found
+
+
+OUTSIDE_TRACKING = sorted(
+    f
+    for f in [*ROOT.joinpath("sweeper").rglob("*.py"), *ROOT.joinpath("objectives").rglob("*.py")]
+    if TRACKING not in f.parents
+)
+
+
+@pytest.mark.parametrize("path", OUTSIDE_TRACKING, ids=lambda p: _module(p))
+def test_no_mlflow_name_outside_the_tracking_package(path: Path) -> None:
+    found = _mlflow_names(ast.parse(path.read_text(encoding="utf-8")))
+    assert not found, f"{_module(path)}: MLflow belongs in sweeper/tracking/: {found}"
+
+
+@pytest.mark.parametrize("path", OUTSIDE_TRACKING, ids=lambda p: _module(p))
+def test_backends_are_reached_through_the_seam(path: Path) -> None:
+    used = {t for t in GRAPH[_module(path)] if t.startswith("sweeper.tracking")}
+    assert used <= TRACKING_IMPORTABLE, (
+        f"{_module(path)} imports {sorted(used - TRACKING_IMPORTABLE)}: use "
+        "sweeper.tracking.open_tracker (the config names the backend)"
+    )
+
+
+def test_the_mlflow_check_finds_what_it_forbids() -> None:
+    source = (
+        "import mlflow\nfrom mlflow.entities import Metric\nrun.mlflow_run_id = 1\n"
+        "def f(mlflow_uri): MlflowClient(tracking=mlflow)\n"
+    )
+    found = " ".join(_mlflow_names(ast.parse(source)))
+    for name in (
+        "mlflow (line 1)",
+        "mlflow.entities",
+        "mlflow_run_id",
+        "mlflow_uri",
+        "MlflowClient",
+    ):
+        assert name in found

@@ -97,7 +97,7 @@ def test_a_sweep_of_the_classic_loop_logs_get_schedulers_curve(
     for trial in study.trials:
         p = trial.params
         total = p["num_epochs"] * math.ceil(math.ceil(NUM_TRAIN / 32) / 3)  # 7 updates an epoch
-        history = client.get_metric_history(trial.user_attrs["mlflow_run_id"], "lr")
+        history = client.get_metric_history(trial.user_attrs["tracking_run_id"], "lr")
         logged = [m.value for m in sorted(history, key=lambda m: m.step)]
         assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(range(total))
         expected = _expected_lrs(

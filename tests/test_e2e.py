@@ -37,10 +37,12 @@ def test_cli_sweep_on_a_tiny_model(
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == 3
     client = MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
     trial = next(t for t in study.trials if t.state.name == "COMPLETE")
-    lr = client.get_metric_history(trial.user_attrs["mlflow_run_id"], "lr")
+    lr = client.get_metric_history(trial.user_attrs["tracking_run_id"], "lr")
     assert len(lr) == trial.user_attrs["best"]["steps_trained"] > 0
     assert max(m.value for m in lr) == pytest.approx(trial.params["lr"])
-    assert client.get_run(trial.user_attrs["mlflow_run_id"]).data.params["data.source"] == "builtin"
+    assert (
+        client.get_run(trial.user_attrs["tracking_run_id"]).data.params["data.source"] == "builtin"
+    )
 
 
 def test_same_seed_and_config_give_the_same_losses(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -181,7 +183,7 @@ def test_offline_with_nothing_configured_falls_back_loudly(
     assert study.user_attrs["data_source"] == "builtin"
     assert study.trials[0].user_attrs["settings"]["lr"] > 0
     client = MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
-    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
+    parent = client.get_run(study.user_attrs["tracking_parent_run_id"])
     assert parent.data.tags["sweeper.data_source"] == "builtin"
     assert json.loads(parent.data.tags["sweeper.label_mapping"]) == {"negative": 0, "positive": 1}
 

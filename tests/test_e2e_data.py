@@ -57,7 +57,7 @@ def test_csv_classification_sweep_resumes_from_the_tokenized_cache(
     evals = next(t for t in study.trials if t.state.name == "COMPLETE").user_attrs["evals"]
     assert {"val_loss", "accuracy", "macro_f1", "test_loss", "test_accuracy"} <= set(evals[0])
     client = MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
-    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
+    parent = client.get_run(study.user_attrs["tracking_parent_run_id"])
     assert json.loads(parent.data.tags["sweeper.label_mapping"]) == info["label_mapping"]
     # The same command with a larger target resumes the study on the cached tokenization.
     caplog.clear()

@@ -380,7 +380,7 @@ def test_full_disk_mid_sweep_fails_the_trial_and_stops_with_one_line(
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]  # stopped
     assert "[Errno 28] No space left on device" in study.trials[1].user_attrs["reason"]
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    run_id = study.trials[1].user_attrs["mlflow_run_id"]
+    run_id = study.trials[1].user_attrs["tracking_run_id"]
     # The writer sends its last records in the background (a process sends them at exit).
     deadline = time.monotonic() + 30
     while client.get_run(run_id).info.status == "RUNNING" and time.monotonic() < deadline:

@@ -302,7 +302,7 @@ def test_a_wheel_install_sweeps_resumes_and_recommends_a_users_job(
     assert len(finished) == n_trials and any(t.state.name == "COMPLETE" for t in finished)
     client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")
     for trial in finished:
-        lrs = client.get_metric_history(trial.user_attrs["mlflow_run_id"], "lr")
+        lrs = client.get_metric_history(trial.user_attrs["tracking_run_id"], "lr")
         assert len(lrs) >= 2 and max(m.value for m in lrs) > 0.0, (job, trial.number)
 
     again = installed.sweeper("-m", "sweeper", *args)

@@ -30,6 +30,7 @@ from sweeper.formatting import fmt_params
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.schedule import plan_steps
 from sweeper.summary import next_commands
+from sweeper.tracking.mlflow import open_commands
 from tests.conftest import ROOT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -403,8 +404,7 @@ def test_next_commands_quote_and_never_print_a_password(monkeypatch: pytest.Monk
     register_url(url)
     commands = dict(
         next_commands(
-            tracking_uri="http://mlflow.internal:5000",
-            experiment_id="7",
+            tracking=open_commands("http://mlflow.internal:5000", experiment_id="7"),
             storage_cfg={"kind": "postgres", "url": url},
             overrides=["data.task=mrpc", "+search_space.x={type: float, low: 0, high: 1}"],
         )
@@ -420,8 +420,7 @@ def test_next_commands_quote_and_never_print_a_password(monkeypatch: pytest.Monk
     ]
     journal = dict(
         next_commands(
-            tracking_uri="sqlite:////tmp/a b/mlflow.db",
-            experiment_id="1",
+            tracking=open_commands("sqlite:////tmp/a b/mlflow.db", experiment_id="1"),
             storage_cfg={"kind": "journal", "path": "/tmp/a b/optuna.journal"},
             overrides=[],
         )
@@ -437,8 +436,7 @@ def test_dashboard_line_says_how_to_install_it_when_missing(
         cfg = {"kind": "sqlite", "url": "sqlite:///x/optuna.db"}
         return dict(
             next_commands(
-                tracking_uri="sqlite:///x/mlflow.db",
-                experiment_id="1",
+                tracking=open_commands("sqlite:///x/mlflow.db", experiment_id="1"),
                 storage_cfg=cfg,
                 overrides=[],
             )

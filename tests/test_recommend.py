@@ -116,7 +116,7 @@ def test_report_numbers_match_the_study_and_mlflow(swept: Path) -> None:
         assert section in report
     for png in ("best_epochs.png", "lr_curves_top.png", "warmup_vs_val_loss.png"):
         assert (rec.report_path.parent / png).stat().st_size > 5_000
-    parent = study.user_attrs["mlflow_parent_run_id"]
+    parent = study.user_attrs["tracking_parent_run_id"]
     client = MlflowClient(tracking_uri=f"sqlite:///{swept}/mlflow.db")
     names = {a.path for a in client.list_artifacts(parent, "recommendation")}
     assert "recommendation/report.md" in names
@@ -350,7 +350,7 @@ def test_shared_defaults_across_tasks(tmp_path: Path, capsys: pytest.CaptureFixt
         study = optuna.load_study(
             study_name=row["study"], storage=f"sqlite:///{tmp_path}/optuna.db"
         )
-        parent = str(study.user_attrs["mlflow_parent_run_id"])
+        parent = str(study.user_attrs["tracking_parent_run_id"])
         names = {a.path for a in client.list_artifacts(parent, "recommendation-shared")}
         assert names == {
             "recommendation-shared/report.md",

@@ -39,7 +39,7 @@ from sweeper.study import (
     open_storage,
     release_trial,
 )
-from sweeper.tracking import Tracker
+from sweeper.tracking.mlflow import MlflowTracker
 from tests import fake_objective
 from tests.postgres import Database, exists, temp_database
 from tests.servers import free_port, mlflow_server
@@ -305,10 +305,10 @@ def test_two_workers_nest_all_children_under_one_parent(shared: TwoWorkers) -> N
     assert len(children) == len(by_number) == N_TRIALS  # one run per trial, none twice
     for trial in finished:
         child = by_number[trial.number]
-        assert child.info.run_id == trial.user_attrs["mlflow_run_id"]
+        assert child.info.run_id == trial.user_attrs["tracking_run_id"]
         assert child.data.tags["optuna.state"] == trial.state.name
     assert parent.info.status == "FINISHED"
-    assert shared.study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    assert shared.study.user_attrs["tracking_parent_run_id"] == parent.info.run_id
     # The parent's artifacts (through the server's artifact proxy in the journal case).
     artifacts = MlflowClient(tracking_uri=shared.tracking_uri).list_artifacts(parent.info.run_id)
     assert {"config.yaml", "summary.txt"} <= {a.path for a in artifacts}
@@ -394,14 +394,14 @@ def test_sigkilled_workers_trial_is_retried_by_a_new_worker(
         parents, children = mlflow_runs(f"sqlite:///{results}/mlflow.db")
         assert len(parents) == 1
         client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")
-        dangling = client.get_run(killed.user_attrs["mlflow_run_id"])
+        dangling = client.get_run(killed.user_attrs["tracking_run_id"])
         # Closed by the stale-trial hook (its reason), with the curves it had logged.
         assert dangling.info.status == "FAILED"
         assert dangling.data.tags["optuna.state"] == "FAIL"
         assert dangling.data.tags["sweeper.reason"] == "worker stopped sending heartbeats"
         assert "trial 0 fail: worker stopped sending heartbeats" in capsys.readouterr().out
         assert client.get_metric_history(dangling.info.run_id, "val_loss")
-        again = client.get_run(retry.user_attrs["mlflow_run_id"])
+        again = client.get_run(retry.user_attrs["tracking_run_id"])
         assert again.data.tags["retry_of"] == "0"
         assert again.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
         assert {c.info.status for c in children} <= {"FINISHED", "KILLED", "FAILED"}
@@ -449,7 +449,7 @@ def test_signal_closes_the_trial_and_the_same_command_resumes(
         assert before[2].system_attrs["failed_trial"] == 1
         uri = f"sqlite:///{results}/mlflow.db"
         client = MlflowClient(tracking_uri=uri)
-        cut = client.get_run(before[1].user_attrs["mlflow_run_id"])
+        cut = client.get_run(before[1].user_attrs["tracking_run_id"])
         assert cut.info.status == "KILLED"
         assert cut.data.tags["optuna.state"] == "FAIL"
         assert client.get_metric_history(cut.info.run_id, "val_loss")  # its curves so far
@@ -643,14 +643,14 @@ def test_a_worker_whose_trial_was_failed_elsewhere_goes_on(
 
 def test_workers_attaching_at_the_same_moment_share_one_parent(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    Tracker(  # create the store first: this test is about the parent run, not the schema
+    MlflowTracker(  # create the store first: this test is about the parent run, not the schema
         uri=uri, experiment="default", artifact_location=None, study_name="x", storage_id="s"
     )
     barrier = threading.Barrier(3)
     ids: list[str] = []
 
     def attach() -> None:
-        tracker = Tracker(
+        tracker = MlflowTracker(
             uri=uri, experiment="default", artifact_location=None, study_name=STUDY, storage_id="s"
         )
         barrier.wait()

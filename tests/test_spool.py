@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
-from sweeper import spool as spool_module
 from sweeper.sync import main as sync_main
-from sweeper.tracking import Tracker
+from sweeper.tracking import spool as spool_module
+from sweeper.tracking.mlflow import MlflowTracker
 
 
 class Flaky:
@@ -45,8 +45,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
 
 
-def _tracker(root: Path, store: str) -> tuple[Tracker, Flaky]:
-    tracker = Tracker(
+def _tracker(root: Path, store: str) -> tuple[MlflowTracker, Flaky]:
+    tracker = MlflowTracker(
         uri=store,
         experiment=root.name,
         artifact_location=str(root / "artifacts"),

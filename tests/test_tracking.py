@@ -1,10 +1,13 @@
-"""MLflow records: one parent per study, a child per trial, LR curves equal to the schedule."""
+"""Tracking: MLflow's records (one parent per study, a child per trial, LR curves equal to the
+schedule), and the seam itself: the in-memory backend records a sweep, a training and a
+recommendation the same way, and old studies' MLflow-named records still read."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -13,6 +16,7 @@ from mlflow import MlflowClient
 from sweeper.config import compose
 from sweeper.run import run
 from sweeper.schedule import StepPlan, lr_curve
+from sweeper.tracking import RUN_ID_ATTR, STUDY_RUN_ATTR, memory, open_tracker, recorded_id
 from tests.fake_objective import fake_overrides
 from tests.servers import mlflow_server
 
@@ -70,7 +74,7 @@ def test_one_parent_and_a_nested_child_per_trial(tracked: Path) -> None:
     assert sorted(c.info.run_name for c in children) == [f"trial-{i:04d}" for i in range(6)]
     by_number = {int(c.data.tags["optuna.trial_number"]): c for c in children}
     for trial in study.trials:  # either side leads to the other
-        assert trial.user_attrs["mlflow_run_id"] == by_number[trial.number].info.run_id
+        assert trial.user_attrs["tracking_run_id"] == by_number[trial.number].info.run_id
     assert parent.data.tags["sweeper.data_source"] == "scripted"
     assert parent.data.params["train.batch_size"] == "32"
     assert parent.info.status == "FINISHED"
@@ -96,7 +100,7 @@ def test_lr_curve_has_one_point_per_step_equal_to_the_schedule(tracked: Path) ->
     for trial in study.trials:
         if trial.state.name == "FAIL":
             continue
-        run_id = trial.user_attrs["mlflow_run_id"]
+        run_id = trial.user_attrs["tracking_run_id"]
         history = sorted(client.get_metric_history(run_id, "lr"), key=lambda m: m.step)
         plan = StepPlan(**trial.user_attrs["plan"])
         settings = trial.user_attrs["settings"]
@@ -164,7 +168,7 @@ def test_tracking_none_records_nothing_in_mlflow(tmp_path: Path) -> None:
     _sweep(tmp_path, "sweep.n_trials=2", "tracking=none", "~search_space.weight_decay")
     assert not (tmp_path / "mlflow.db").exists()
     study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tmp_path}/optuna.db")
-    assert len(study.trials) == 2 and "mlflow_run_id" not in study.trials[0].user_attrs
+    assert len(study.trials) == 2 and RUN_ID_ATTR not in study.trials[0].user_attrs
 
 
 @pytest.mark.slow
@@ -209,3 +213,129 @@ def test_parent_stays_running_while_another_worker_trains(tmp_path: Path) -> Non
     parent, _ = _runs(tmp_path)
     assert parent.data.tags["sweeper.finished"] == "3"
     assert parent.info.status == "FINISHED"
+
+
+# -- the seam: the in-memory backend ----------------------------------------------------------
+
+
+def _memory_sweep(root: Path, store: str, *extra: str) -> optuna.Study:
+    _sweep(root, "tracking=memory", f"tracking.store={store}", "sweep.n_trials=3", *extra)
+    return optuna.load_study(study_name="tracked", storage=f"sqlite:///{root}/optuna.db")
+
+
+def test_the_memory_backend_records_a_sweep_as_mlflow_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enqueue = "sweep.enqueue=[{lr: 1.0e-4, weight_decay: 0.0}, {lr: 1.0, weight_decay: 0.0}]"
+    study = _memory_sweep(tmp_path, "sweep", enqueue)
+    out = capsys.readouterr().out
+    assert not (tmp_path / "mlflow.db").exists()
+    store = memory.STORES["sweep"]
+    (parent,) = store.find(role="study")
+    assert study.user_attrs[STUDY_RUN_ATTR] == parent.run_id
+    assert parent.status == "FINISHED" and parent.tags["sweeper.finished"] == "3"
+    assert parent.params["train.batch_size"] == "32" and "config.yaml" in parent.texts
+    assert {f.name for _, f in parent.files} >= {"summary.txt", "lr_curves.png"}
+    # The summary names the backend and where its records are, as the backend describes them.
+    assert f"memory:  store sweep (parent run {parent.run_id})" in out
+    children = {int(r.tags["optuna.trial_number"]): r for r in store.find(role="trial")}
+    assert len(children) == len(study.trials) == 3
+    for trial in study.trials:
+        child = children[trial.number]
+        assert trial.user_attrs[RUN_ID_ATTR] == child.run_id and child.parent == parent.run_id
+        assert child.tags["optuna.state"] == trial.state.name
+        assert child.status == {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}[trial.state.name]
+        val = [v for _, v in child.metrics.get("val_loss", [])]
+        assert val == [e["val_loss"] for e in trial.user_attrs["evals"]]
+        assert len(child.metrics["lr"]) == trial.user_attrs["best"]["steps_trained"]
+    assert children[1].tags["sweeper.reason"] == "non-finite loss at step 3"
+
+
+def test_the_memory_backend_records_a_training_and_a_recommendation(tmp_path: Path) -> None:
+    from sweeper.recommend import recommend
+    from sweeper.train import train
+
+    store = "rec"
+    _memory_sweep(tmp_path, store, "~search_space.weight_decay", "search_space.lr.high=1e-3")
+    train(compose(fake_overrides(tmp_path, "tracking=memory", f"tracking.store={store}")))
+    (single,) = memory.STORES[store].find(role="train")
+    assert single.status == "FINISHED" and single.metrics["val_loss"]
+    rec = recommend(
+        compose(
+            fake_overrides(
+                tmp_path,
+                "sweep.study_name=tracked",
+                "search_space.lr.high=1e-3",
+                "tracking=memory",
+                f"tracking.store={store}",
+                "recommend.top_k=1",
+                "recommend.confirm_seeds=0",
+                f"recommend.config_dir={tmp_path}/conf",
+            )
+        )
+    )
+    (parent,) = memory.STORES[store].find(role="study")
+    assert ("recommendation", rec.report_path) in parent.files
+    assert parent.metrics["rec_num_epochs"] == [(0, rec.epochs)]
+
+
+def test_a_study_recorded_with_mlflow_names_still_reads(tmp_path: Path) -> None:
+    """Studies from before the seam hold ``mlflow_run_id`` and ``mlflow_parent_run_id``."""
+    import sqlite3
+
+    from sweeper.recommend import _report_to_parent
+    from sweeper.results import records
+
+    study = _memory_sweep(tmp_path, "old", "~search_space.weight_decay")
+    new_ids = [t.user_attrs[RUN_ID_ATTR] for t in study.trials]
+    parent = study.user_attrs[STUDY_RUN_ATTR]
+    with sqlite3.connect(tmp_path / "optuna.db") as db:  # as an older sweeper wrote them
+        for table in ("trial_user_attributes", "study_user_attributes"):
+            for old, new in (
+                ("mlflow_run_id", RUN_ID_ATTR),
+                ("mlflow_parent_run_id", STUDY_RUN_ATTR),
+            ):
+                db.execute(f"UPDATE {table} SET key = ? WHERE key = ?", (old, new))  # noqa: S608
+    study = optuna.load_study(study_name="tracked", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert (
+        "mlflow_parent_run_id" in study.user_attrs and RUN_ID_ATTR not in study.trials[0].user_attrs
+    )
+    assert [r.tracking_run_id for r in records(study)] == new_ids
+    assert recorded_id(study.user_attrs, STUDY_RUN_ATTR) == parent
+
+    class Session:  # what _report_to_parent reads of a recommend session
+        def __init__(self) -> None:
+            from sweeper.checks import check
+
+            self.study = study
+            self.name = "tracked"
+            self.storage_name = "x"
+            self.checked = check(
+                compose(fake_overrides(tmp_path, "tracking=memory", "tracking.store=old"))
+            )
+
+    session: Any = Session()
+    _report_to_parent(session, files=[tmp_path / "r.md"], folder="rec", metrics={"m": 1.0})
+    assert ("rec", tmp_path / "r.md") in memory.STORES["old"].runs[parent].files
+
+
+def test_a_backend_is_named_by_module_and_an_unknown_one_is_one_line(tmp_path: Path) -> None:
+    from sweeper.errors import ConfigError
+
+    def cfg(backend: str) -> dict[str, object]:
+        return {"tracking": {"enabled": True, "backend": backend, "store": "named"}}
+
+    opened = open_tracker(
+        cfg("sweeper.tracking.memory"), study_name="s", storage_id="s", results_dir=tmp_path
+    )
+    assert isinstance(opened, memory.MemoryTracker)
+    assert (
+        open_tracker(
+            {"tracking": {"enabled": False}}, study_name="s", storage_id="s", results_dir=tmp_path
+        )
+        is None
+    )
+    with pytest.raises(ConfigError) as err:
+        open_tracker(cfg("wandb"), study_name="s", storage_id="s", results_dir=tmp_path)
+    assert str(err.value).startswith("tracking.backend must name a tracking backend")
+    assert "but got 'wandb'" in str(err.value) and "\n" not in str(err.value)

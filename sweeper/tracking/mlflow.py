@@ -1,4 +1,5 @@
-"""MLflow: one parent run per study, one nested child run per trial, curves in batched calls.
+"""The MLflow tracking backend: one parent run per study, one nested child run per trial, curves
+in batched calls (``tracking=mlflow``; the seam is :mod:`sweeper.tracking`).
 
 Everything goes through ``MlflowClient`` with explicit run ids (no global active run), so several
 workers, threads and re-runs never step on each other. Curves are buffered per trial and written
@@ -20,8 +21,9 @@ from typing import Any
 
 from sweeper.errors import DiskError, StorageError
 from sweeper.secrets import redact
-from sweeper.spool import (
-    PENDING,
+from sweeper.tracking import Tracker
+from sweeper.tracking.mlflow_run import MAX_PARAMS, MAX_TAGS, MlflowRun, chunks, param_value
+from sweeper.tracking.spool import (
     SYNC_COMMAND,
     Spool,
     Writer,
@@ -30,29 +32,16 @@ from sweeper.spool import (
     new_key,
     spool_name,
 )
-from sweeper.spool import reason as _reason
+from sweeper.tracking.spool import reason as _reason
 
 log = logging.getLogger(__name__)
 
-# MLflow's limits per log_batch call.
-_MAX_METRICS, _MAX_PARAMS, _MAX_TAGS = 1000, 100, 100
-_PARAM_CHARS = 6000
-STATUS_BY_STATE = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 ROLE, STUDY, STORAGE = "sweeper.role", "sweeper.study", "sweeper.storage"
 # Workers that start together may each create a parent run; after this many seconds every such
-# run is visible to all of them, so they agree on one (see Tracker.attach).
+# run is visible to all of them, so they agree on one (see MlflowTracker.attach).
 SETTLE_S = 1.0
 # A parent younger than this (by start time) may still have a twin being created elsewhere.
 _FRESH_S = 120.0
-
-
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _param_value(value: Any) -> str:
-    return redact(str(value))[:_PARAM_CHARS]
 
 
 @contextmanager
@@ -81,127 +70,19 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# Seconds start_trial waits for its run to be created (for the trial's mlflow_run_id) while the
+# Seconds start_trial waits for its run to be created (for the trial's tracking_run_id) while the
 # store answers; a store that is down is not waited for (the run is created when it is back).
 _ID_WAIT_S = 10.0
 # Seconds the end of a sweep waits for queued records to reach a store that answers.
 _DRAIN_S = 120.0
 
 
-class NullRun:
-    """A trial run that records nothing (``tracking=none``)."""
-
-    run_id: str | None = None
-
-    def add(self, key: str, value: float, step: int) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        pass
-
-    def finish(
-        self,
-        state: str,
-        *,
-        summary: Mapping[str, Any],
-        tags: Mapping[str, str],
-        status: str | None = None,
-    ) -> None:
-        pass
-
-
-class TrialRun:
-    """The child run of one trial. Metrics, params and tags are buffered and queued together,
-    in as few ``log_batch`` records as MLflow's limits allow, at each :meth:`flush`; the
-    background writer (:class:`sweeper.spool.Writer`) sends them. Nothing here waits for the
-    store or raises: a trial's outcome never depends on tracking.
-
-    Args:
-        writer: The study's writer.
-        key: The run's key in the spool (its id, or a pending key until the writer creates it).
-    """
-
-    def __init__(self, writer: Writer, key: str) -> None:
-        self.writer = writer
-        self.key = key
-        self.run_id: str | None = None if key.startswith(PENDING) else key
-        self._metrics: list[list[Any]] = []
-        self._params: list[list[str]] = []
-        self._tags: list[list[str]] = []
-        self._broken = False
-        self.calls = 0  # records queued (for the overhead benchmark)
-
-    def add(self, key: str, value: float, step: int) -> None:
-        self._metrics.append([key, float(value), int(time.time() * 1000), int(step)])
-        if len(self._metrics) >= _MAX_METRICS:  # memory stays bounded between evaluations
-            self.flush()
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        """Buffer params; they go out with the next :meth:`flush`."""
-        self._params += [[k, _param_value(v)] for k, v in params.items()]
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Buffer tags; they go out with the next :meth:`flush`."""
-        self._tags += [[k, redact(str(v))] for k, v in tags.items()]
-
-    def _put(self, record: dict[str, Any]) -> None:
-        if self._broken:
-            return
-        try:
-            self.writer.put(record)
-            self.calls += 1
-        except Exception as err:  # the spool cannot be written (disk full...): drop, go on
-            self._broken = True
-            log.warning(
-                "tracking: cannot write %s (%s); this run's further records are dropped",
-                self.writer.spool.path,
-                _reason(err),
-            )
-
-    def flush(self) -> None:
-        while self._metrics or self._params or self._tags:
-            params, self._params = self._params[:_MAX_PARAMS], self._params[_MAX_PARAMS:]
-            tags, self._tags = self._tags[:_MAX_TAGS], self._tags[_MAX_TAGS:]
-            room = _MAX_METRICS - len(params) - len(tags)  # 1,000 entities per call in all
-            metrics, self._metrics = self._metrics[:room], self._metrics[room:]
-            self._put({"op": "batch", "run": self.key, "m": metrics, "p": params, "t": tags})
-
-    def finish(
-        self,
-        state: str,
-        *,
-        summary: Mapping[str, Any],
-        tags: Mapping[str, str],
-        status: str | None = None,
-    ) -> None:
-        """Record the final figures and tags with what is buffered, and end the run (queued
-        after them, so a run's status comes last).
-
-        Args:
-            state: The Optuna state (COMPLETE, PRUNED, FAIL): FINISHED, KILLED, FAILED.
-            summary: Final single values (best_val_loss, best_epoch...) logged as metrics.
-            tags: Extra tags (reasons).
-            status: An MLflow status overriding the one ``state`` maps to.
-        """
-        now = int(time.time() * 1000)
-        for key, value in summary.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self._metrics.append([key, float(value), now, 0])
-        self.set_tags({**tags, "optuna.state": state})
-        self.flush()
-        end = status or STATUS_BY_STATE.get(state, "FAILED")
-        self._put({"op": "end", "run": self.key, "status": end, "end_time": now})
-
-
-class Tracker:
+class MlflowTracker:
     """MLflow for one study: the parent run, child runs, and closing runs left open.
 
     The store is contacted directly at start (a wrong URI fails at once, before training) and
     to find the study's parent run; every later write goes through a spool and a background
-    writer (:mod:`sweeper.spool`), so training never waits for the store.
+    writer (:mod:`sweeper.tracking.spool`), so training never waits for the store.
 
     Args:
         uri: Tracking URI (``sqlite:///...`` or ``http://host:port``).
@@ -263,27 +144,6 @@ class Tracker:
         # A sweep that ends on an error (a full disk, a lost database) still sends what it
         # queued, or says where it is kept, before the interpreter stops the writer's thread.
         atexit.register(self.close)
-
-    @classmethod
-    def from_config(
-        cls, cfg: Mapping[str, Any], *, study_name: str, storage_id: str, results_dir: Path
-    ) -> Tracker | None:
-        """The tracker the ``tracking`` node of the resolved ``cfg`` asks for; None when off.
-
-        The one place a config becomes a :class:`Tracker` (the sweep, ``sweeper.train`` and
-        ``sweeper.recommend`` all build theirs here).
-        """
-        tracking = cfg["tracking"]
-        if not tracking.get("enabled", True):
-            return None
-        return cls(
-            uri=str(tracking["uri"]),
-            experiment=str(tracking.get("experiment") or cfg.get("experiment_name")),
-            artifact_location=tracking.get("artifact_location"),
-            study_name=study_name,
-            storage_id=storage_id,
-            spool_dir=default_spool_dir(results_dir),
-        )
 
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -362,19 +222,19 @@ class Tracker:
         if created is not None and created != parent:
             self.client.delete_run(created)
         elif created is not None:
-            items = [Param(k, _param_value(v)) for k, v in params.items()]
-            for chunk in _chunks(items, _MAX_PARAMS):
+            items = [Param(k, param_value(v)) for k, v in params.items()]
+            for chunk in chunks(items, MAX_PARAMS):
                 self.client.log_batch(parent, params=chunk, synchronous=True)
         self.client.update_run(parent, status="RUNNING")
         tag_items = [RunTag(k, redact(str(v))) for k, v in tags.items()]
-        for chunk in _chunks(tag_items, _MAX_TAGS):
+        for chunk in chunks(tag_items, MAX_TAGS):
             self.client.log_batch(parent, tags=chunk, synchronous=True)
         self.parent_run_id = str(parent)
         return self.parent_run_id
 
-    def _start(self, *, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> TrialRun:
+    def _start(self, *, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> MlflowRun:
         key = new_key()
-        run = TrialRun(self.writer, key)
+        run = MlflowRun(self.writer, key)
         run._put(
             {
                 "op": "create",
@@ -392,7 +252,7 @@ class Tracker:
 
     def start_trial(
         self, number: int, *, params: Mapping[str, Any], tags: Mapping[str, Any]
-    ) -> TrialRun:
+    ) -> MlflowRun:
         """A child run ``trial-NNNN`` under the parent, with the trial's params.
 
         Its ``run_id`` is ``None`` when the store did not answer in time (it is created later).
@@ -413,7 +273,7 @@ class Tracker:
 
     def start_single(
         self, name: str, *, params: Mapping[str, Any], tags: Mapping[str, Any]
-    ) -> TrialRun:
+    ) -> MlflowRun:
         """A top-level run for one training outside a sweep (``python -m sweeper.train``)."""
         return self._start(name=name, tags={ROLE: "train", **tags}, params=params)
 
@@ -449,7 +309,7 @@ class Tracker:
             if number not in states:
                 continue
             state, why = states[number]
-            run = TrialRun(self.writer, found.info.run_id)
+            run = MlflowRun(self.writer, found.info.run_id)
             run.finish(state, summary={}, tags={"sweeper.reason": why} if why else {})
             closed += 1
         return closed
@@ -459,7 +319,7 @@ class Tracker:
         ``status``, or leave it RUNNING (``status="RUNNING"``) while other workers train.
         Then send what is queued (:meth:`close`)."""
         assert self.parent_run_id is not None
-        parent = TrialRun(self.writer, self.parent_run_id)
+        parent = MlflowRun(self.writer, self.parent_run_id)
         for path in files:
             parent._put({"op": "artifact", "run": self.parent_run_id, "path": str(path)})
         parent.set_tags(tags)
@@ -485,7 +345,7 @@ class Tracker:
     ) -> None:
         """Files (under artifact ``folder``) and metrics on an existing run, e.g. a study's
         parent that a later command (``sweeper.recommend``) reports to; through the spool."""
-        run = TrialRun(self.writer, run_id)
+        run = MlflowRun(self.writer, run_id)
         for path in files:
             run._put({"op": "artifact", "run": run_id, "path": str(path), "dir": folder})
         for key, value in (metrics or {}).items():
@@ -498,7 +358,7 @@ class Tracker:
         folder = self.writer.spool.files_dir
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(redact(text))
-        TrialRun(self.writer, self.parent_run_id)._put(
+        MlflowRun(self.writer, self.parent_run_id)._put(
             {"op": "artifact", "run": self.parent_run_id, "path": str(folder / name)}
         )
 
@@ -513,6 +373,17 @@ class Tracker:
             log.warning("%s", notice)
         return self.unsent
 
+    def describe(self, *, full: bool = True) -> str:
+        """``mlflow: URI (experiment id N, parent run ID)``; ``full=False``: without the
+        experiment."""
+        experiment = f"experiment id {self.experiment_id}, " if full else ""
+        return f"mlflow: {redact(self.uri)} ({experiment}parent run {self.parent_run_id})"
+
+    def open_commands(self) -> list[tuple[str, str]]:
+        """The MLflow UI on the experiment's runs page: a URL to open for a tracking server,
+        else the command that starts the UI on the store."""
+        return open_commands(self.uri, experiment_id=self.experiment_id)
+
     def unsent_notice(self) -> str | None:
         """After :meth:`close`: the records not sent and the command that sends them; ``None``
         when everything was sent."""
@@ -523,3 +394,36 @@ class Tracker:
             f"{self.writer.spool.path}. Send them once it is reachable: {SYNC_COMMAND} "
             f"{shlex.quote(str(self.writer.spool.path))}"
         )
+
+
+def open_commands(uri: str, *, experiment_id: str | None) -> list[tuple[str, str]]:
+    """(command or URL, what it does) that opens the MLflow UI on ``uri``'s experiment, quoted
+    to paste into a POSIX shell (a password in the URI redacted)."""
+    # The experiment's runs table: expand the study's run for its trials, chart view to compare.
+    page = f"#/experiments/{experiment_id}/runs" if experiment_id else ""
+    if uri.startswith(("http://", "https://")):
+        # A server is already running: its page is the thing to open.
+        return [(f"{redact(uri).rstrip('/')}/{page}", "MLflow UI: open in a browser")]
+    return [
+        (
+            f"python -m sweeper.ui --backend-store-uri {shlex.quote(redact(uri))}",
+            f"MLflow UI; then open http://127.0.0.1:5000/{page}",
+        )
+    ]
+
+
+def connect(
+    cfg: Mapping[str, Any], *, study_name: str, storage_id: str, results_dir: Path
+) -> Tracker:
+    """The backend's entry (see :func:`sweeper.tracking.open_tracker`): an
+    :class:`MlflowTracker` on ``tracking.uri``, experiment ``tracking.experiment`` (default:
+    ``experiment_name``), its spool under ``results_dir``."""
+    tracking = cfg["tracking"]
+    return MlflowTracker(
+        uri=str(tracking["uri"]),
+        experiment=str(tracking.get("experiment") or cfg.get("experiment_name")),
+        artifact_location=tracking.get("artifact_location"),
+        study_name=study_name,
+        storage_id=storage_id,
+        spool_dir=default_spool_dir(results_dir),
+    )

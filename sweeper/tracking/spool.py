@@ -6,7 +6,8 @@ line appended to ``<name>.spool.jsonl``. The :class:`Writer` thread sends the li
 appends what it sent to ``<name>.sent.jsonl`` (a count, and the id of each run it created). The
 file is the queue: memory stays bounded whatever the backlog, an outage only makes the file
 longer, and what is left when the process ends is sent later by ``python -m sweeper.sync``
-(:func:`sync`), which reads the same two files and so never sends a line twice.
+(:func:`sweeper.tracking.sync.sync_one`), which reads the same two files and so never sends a
+line twice.
 
 MLflow's own asynchronous logging (``log_batch(synchronous=False)``,
 ``MLFLOW_ENABLE_ASYNC_LOGGING``) is not used: its queue is unbounded and in memory, a batch that
@@ -49,7 +50,7 @@ SYNC_COMMAND = "python -m sweeper.sync"
 
 # MLflow's HTTP client retries an unreachable server 7 times with exponential backoff (about
 # four minutes before it gives up), printing urllib3's "Retrying" line each time. Sweeper's own
-# writer (sweeper.spool) keeps records while the server is away and tries again itself, so each
+# writer (this module) keeps records while the server is away and tries again itself, so each
 # request gets one quick retry and a short timeout instead; the start-up check then fails at once
 # on a wrong tracking.uri, and a dead server never holds training or the writer for long.
 # Variables the user set are left as they are.
@@ -72,7 +73,7 @@ def new_key() -> str:
     return f"{PENDING}{uuid.uuid4().hex}"
 
 
-def _permanent(err: BaseException) -> bool:
+def permanent(err: BaseException) -> bool:
     """Whether sending again cannot help: the store refused the request itself (a 4xx answer:
     a run that was deleted, a value MLflow does not accept), as opposed to a store that could
     not be reached or failed (connection refused, timeout, 5xx, a locked database)."""
@@ -278,7 +279,7 @@ class Writer:
     While the store cannot be reached, records wait in the file: one warning line when tracking
     goes down, another when it is back (with how many records were delayed); the writer tries
     again every ``retry_s`` seconds. Requests are bounded (short HTTP timeout, one retry: see
-    :func:`sweeper.tracking.bound_http`), so a dead server never holds the thread long either.
+    :func:`bound_http`), so a dead server never holds the thread long either.
 
     Args:
         client: The MLflow client.
@@ -381,7 +382,7 @@ class Writer:
             try:
                 created = send(self.client, record, self.spool.runs)
             except Exception as err:
-                if _permanent(err):
+                if permanent(err):
                     self._dropped(record, err)
                     continue
                 self._went_down(err)
@@ -441,83 +442,6 @@ class Writer:
         with self._cond:
             self.spool.done()
             self._cond.notify_all()
-
-
-# -- later: python -m sweeper.sync -----------------------------------------------------------------
-
-
-def spool_files(paths: list[Path]) -> list[Path]:
-    """The spool files named by ``paths`` (files, or folders searched recursively), oldest first."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(path.rglob(f"*{SPOOL_SUFFIX}"), key=lambda p: p.stat().st_mtime)
-        elif path.name.endswith(SPOOL_SUFFIX) and path.is_file():
-            found.append(path)
-        else:
-            raise SweeperError(
-                f"{path}: not a tracking spool (*{SPOOL_SUFFIX}) or a folder holding spools."
-            )
-    return found
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    path: Path
-    sent: int
-    left: int
-    note: str = ""
-    refused: bool = False  # the store refused a record: it and the ones after it are kept
-
-
-def sync_one(path: Path, *, uri: str | None = None) -> SyncResult:
-    """Send what ``path`` still holds, in order; removes the spool once all is sent.
-
-    Args:
-        path: A ``.spool.jsonl`` file.
-        uri: The tracking URI; default: the one the sweep used (from the spool's header), which
-            must be given here when it held a password (the header keeps it redacted).
-    """
-    from mlflow import MlflowClient
-
-    spool = Spool(path)
-    recorded = str(spool.header.get("uri") or "")
-    target = uri or recorded
-    if not target or "***" in target:
-        spool.close(remove=False)
-        raise SweeperError(
-            f"{path}: the tracking URI is not stored in the spool ({recorded or 'none'}); give "
-            "it with --tracking-uri URI."
-        )
-    bound_http()
-    client = MlflowClient(tracking_uri=target)
-    sent = 0
-    note = ""
-    refused = False
-    try:
-        while spool.pending:
-            record = spool.peek()
-            try:
-                created = send(
-                    client, {**record, "retry": record.get("op") == "create"}, spool.runs
-                )
-            except Exception as err:
-                # A refusal is kept, not skipped: the records after it (a refused create's
-                # metrics and status) have nowhere to go either, and the fix (restoring a
-                # deleted experiment, naming the sweep's own store) lets a later sync send all.
-                refused = _permanent(err)
-                why = "refused" if refused else "unreachable"
-                note = (
-                    f"stopped at line {spool.sent + 1} ({record.get('op')} of run "
-                    f"{record.get('run')}): {redact(target)} {why} ({reason(err)})"
-                )
-                break
-            spool.done(run=record.get("run") if created else None, run_id=created)
-            sent += 1
-    finally:
-        left = spool.pending
-        spool.close(remove=left == 0)
-    return SyncResult(path, sent, left, note, refused)
 
 
 def default_spool_dir(results_dir: Path) -> Path:
