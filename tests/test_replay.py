@@ -13,12 +13,16 @@ from sweeper.bank import Bank, Curve, describe, save
 from sweeper.replay import (
     Grid,
     Trace,
+    best_mean,
+    exhaustive_epochs,
+    final_regret,
     make_policy,
     quantiles,
     regret,
     regret_at,
     regret_curve,
     replay,
+    space_of_bank,
     summarize,
     to_goal,
     train_defaults,
@@ -171,6 +175,8 @@ def test_grid_snaps_to_the_nearest_point_in_log_space() -> None:
 def test_figures_from_traces() -> None:
     a = Trace(epochs=[1, 2, 3], seconds=[10, 20, 30], incumbent=[0.65, 0.65, 0.5])
     b = Trace(epochs=[1, 2, 3], seconds=[5, 10, 15], incumbent=[math.inf, 0.503, 0.503])
+    # One seed per point: a configuration's seed mean is its run's value.
+    a.incumbent_mean, b.incumbent_mean = a.incumbent, b.incumbent
     assert to_goal(TWO, a) == (3, 30)
     assert to_goal(TWO, b) == (2, 10)  # 0.6 % regret
     assert regret_at(TWO, a, 2.5) == pytest.approx(0.3)
@@ -248,3 +254,77 @@ def test_replaying_a_real_sweep_in_order_makes_the_live_sweeps_decisions() -> No
     assert pruned == [2, 3, 4, 5, 6, 7, 10, 12, 13, 14]
     assert trace.total_epochs == pytest.approx(15.5)
     assert regret(bank, trace.incumbent[-1]) == 0.0
+
+
+def seeded_bank() -> Bank:
+    """lr x batch_size, two seeds each. The best run (0.50) is a lucky seed of a configuration
+    whose seed mean (0.55) is worse than the best seed mean (0.525, lr 1e-4 at batch 32)."""
+    values = {
+        (1e-4, 16): (0.50, 0.60),
+        (1e-4, 32): (0.52, 0.53),
+        (1e-5, 16): (0.70, 0.70),
+        (1e-5, 32): (0.68, 0.69),
+    }
+    runs = [
+        dataclasses.replace(
+            curve(lr, [value + 0.1, value], [1.0, 2.0]),
+            params={"lr": lr, "batch_size": batch, "seed": seed},
+            seed=seed,
+        )
+        for (lr, batch), pair in values.items()
+        for seed, value in zip((1, 2), pair, strict=True)
+    ]
+    grid = {"lr": [1e-5, 1e-4], "batch_size": [16, 32], "seed": [1, 2], "scheduler": ["linear"]}
+    return dataclasses.replace(bank_of(*runs), grid=grid)
+
+
+def test_seeds_are_not_searched_and_regret_is_judged_by_seed_means() -> None:
+    bank = seeded_bank()
+    assert bank.best == 0.50 and best_mean(bank) == pytest.approx(0.525)
+    assert exhaustive_epochs(bank) == 4.0 and bank.total_epochs == 8.0  # one run per config
+    space = space_of_bank(bank)
+    assert sorted(space.names) == ["batch_size", "lr"]  # not the seed, not a fixed entry
+    grid = Grid(bank, space)
+    assert grid.names == ["lr", "batch_size", "scheduler"]
+    assert {len(runs) for runs in grid.runs.values()} == {2}
+    assert grid.mean[(1e-4, 16, "linear")] == pytest.approx(0.55)
+    with pytest.raises(
+        ValueError, match=r"must search exactly the bank's grid \['batch_size', 'lr'\]"
+    ):
+        Grid(bank, LR_SPACE)
+    policy = make_policy("none", sampler="random", early_stopping=False)
+    traces = replay(bank, policy, space=space, n_trials=3, reps=60)
+    seen: dict[tuple[Any, ...], set[float]] = {}
+    for trace in traces:
+        assert len(trace.incumbent_mean) == len(trace.incumbent) == 3
+        # The incumbent's configuration is judged by its seed mean, never by its lucky seed.
+        final = trace.incumbent[-1]
+        mean = trace.incumbent_mean[-1]
+        assert any(mean == pytest.approx(m) for m in grid.mean.values())
+        if final == 0.50:
+            assert mean == pytest.approx(0.55)
+            assert final_regret(bank, trace) == 0.0
+            assert final_regret(bank, trace, mean=True) == pytest.approx(0.025 / 0.525)
+        if mean == pytest.approx(0.525):
+            assert final_regret(bank, trace, mean=True) == 0.0
+            assert to_goal(bank, trace, mean=True)[0] <= 3.0
+    for trace in traces:
+        for point, value in zip(trace.points, trace.incumbent, strict=True):
+            seen.setdefault(point, set()).add(value)
+    # A replayed trial of (1e-4, 16) drew either of its seeds: both were incumbents somewhere.
+    assert {0.50, 0.60} <= seen[(1e-4, 16, "linear")]
+    s = summarize(bank, "x", traces)
+    assert 0.0 < s.mean_hit_rate < 1.0
+
+
+def test_command_line_replays_a_seeded_bank_on_its_own_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sweeper.replay.__main__ import main
+
+    path = save(seeded_bank(), tmp_path / "seeded.json.gz")
+    # The default space does not search batch_size: --space auto falls back to the bank's grid.
+    assert main([str(path), "--reps", "4", "--pruners", "none", "--samplers", "random"]) == 0
+    out = capsys.readouterr().out
+    assert "best config's seed mean 0.5250" in out and "searched ['batch_size', 'lr']" in out
+    assert "exhaustive compute 4 epochs" in out and "of best seed mean" in out

@@ -8,6 +8,12 @@ by revealing that run's recorded evaluations, one at a time, to a
 :class:`~sweeper.reporting.TrialReporter` built by :func:`sweeper.training.new_reporter` with the
 live prune hook: the pruner, early stopping and divergence decide exactly as in a live sweep.
 The trial's compute is what was revealed: epochs, and the seconds the bank measured there.
+
+A bank may hold several seeds per configuration (a ``seed`` grid entry): seed is not a search
+dimension, so a replayed trial of a configuration gets one of its recorded seeds at random (seed
+noise, as a live sweep meets it), and regret is reported both against the single best run and
+against the best configuration's seed mean (:func:`seed_means`): the sweep's incumbent
+configuration is judged by its own seed mean, so a lucky seed is not counted as a find.
 """
 
 from __future__ import annotations
@@ -41,6 +47,60 @@ PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 BUILT_IN = ("median", "median-warm2", "percentile", "successive_halving", "hyperband", "patient")
 REGRET_GOAL = 0.01
+# Grid entries that are repetitions, not search dimensions.
+SEED_KEYS = ("seed",)
+
+
+def config_of(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A run's configuration: its parameters without the seed."""
+    return tuple(sorted((k, v) for k, v in params.items() if k not in SEED_KEYS))
+
+
+def seed_means(bank: Bank) -> dict[tuple[tuple[str, Any], ...], float]:
+    """Each configuration's mean best value over its recorded seeds (NaN runs left out)."""
+    values: dict[tuple[tuple[str, Any], ...], list[float]] = {}
+    for curve in bank.trained:
+        value = bank.best_of(curve)
+        if math.isfinite(value):
+            values.setdefault(config_of(curve.params), []).append(value)
+    return {config: sum(v) / len(v) for config, v in values.items()}
+
+
+def best_mean(bank: Bank) -> float:
+    """The best configuration's seed mean (the bank's best run when it has one seed)."""
+    cached = _BEST_MEAN.get(id(bank))
+    if cached is not None and cached[0] is bank:
+        return cached[1]
+    means = list(seed_means(bank).values())
+    value = math.nan if not means else min(means) if bank.direction == "minimize" else max(means)
+    _BEST_MEAN[id(bank)] = (bank, value)  # asked once per budget and replay: worth keeping
+    return value
+
+
+_BEST_MEAN: dict[int, tuple[Bank, float]] = {}
+
+
+def exhaustive_epochs(bank: Bank) -> float:
+    """What an exhaustive sweep of the recorded configurations costs: one run each (the mean of
+    its seeds' epochs); the bank's total when it has one seed."""
+    epochs: dict[tuple[tuple[str, Any], ...], list[float]] = {}
+    for curve in bank.curves:
+        epochs.setdefault(config_of(curve.params), []).append(curve.epochs)
+    return sum(sum(v) / len(v) for v in epochs.values())
+
+
+def space_of_bank(bank: Bank) -> SearchSpace:
+    """A search space of the bank's grid itself: each entry with several values (but the seed)
+    a categorical of those values, so a random draw is uniform over the recorded grid."""
+    from sweeper.space import parse_space
+
+    return parse_space(
+        {
+            name: {"type": "categorical", "choices": list(values)}
+            for name, values in bank.grid.items()
+            if name not in SEED_KEYS and len(values) > 1
+        }
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +192,9 @@ class Trace:
     epochs: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     incumbent: list[float] = field(default_factory=list)  # best finished value; inf: none yet
+    # The incumbent's configuration's seed mean (inf: none yet): what the sweep found, without
+    # the luck of the seed it was drawn with.
+    incumbent_mean: list[float] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)  # the grid point of each trial
 
@@ -145,14 +208,20 @@ class Trace:
 
 
 class Grid:
-    """The bank's runs by grid point, and the nearest point to a sampled draw."""
+    """The bank's runs by grid point (its seeds' runs under one point), and the nearest point to
+    a sampled draw.
+
+    The search space must search every grid entry with several values (but the seed) and
+    nothing outside the grid; an entry with one value may be left out (it is fixed)."""
 
     def __init__(self, bank: Bank, space: SearchSpace) -> None:
-        names = list(bank.grid)
-        if sorted(space.names) != sorted(names):
+        names = [name for name in bank.grid if name not in SEED_KEYS]
+        varied = sorted(name for name in names if len(bank.grid[name]) > 1)
+        searched = sorted(space.names)
+        if not set(varied) <= set(searched) <= set(names):
             raise ValueError(
-                f"search space {sorted(space.names)} must search exactly the bank's grid "
-                f"{sorted(names)}."
+                f"search space {searched} must search exactly the bank's grid {varied} "
+                f"(entries with one value, {sorted(set(names) - set(varied))}, may be added)."
             )
         self.bank = bank
         self.names = names
@@ -160,11 +229,17 @@ class Grid:
         self.runs: dict[tuple[Any, ...], list[Curve]] = {}
         for curve in bank.trained:
             self.runs.setdefault(self.key(curve.params), []).append(curve)
-        missing = math.prod(len(v) for v in bank.grid.values()) - len(self.runs)
+        means = seed_means(bank)
+        self.mean = {
+            point: means.get(config_of(runs[0].params), math.nan)
+            for point, runs in self.runs.items()
+        }
+        missing = math.prod(len(bank.grid[n]) for n in names) - len(self.runs)
         self.missing = missing  # points without a run (a recording cut short, failed runs)
 
     def key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(params[name] for name in self.names)
+        # An entry with one value may be missing from a run's parameters (it was fixed).
+        return tuple(params.get(name, self.bank.grid[name][0]) for name in self.names)
 
     def nearest(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         """The grid point nearest ``params`` (in log where the entry is log), among points
@@ -173,6 +248,8 @@ class Grid:
         def distance(point: tuple[Any, ...]) -> float:
             total = 0.0
             for name, value in zip(self.names, point, strict=True):
+                if name not in params:
+                    continue  # an entry with one value, not searched
                 drawn = params[name]
                 if isinstance(value, str) or isinstance(drawn, str):
                     total += 0.0 if value == drawn else 1e9
@@ -228,10 +305,11 @@ def replay_sweep(
     trace = Trace()
     sign = 1.0 if bank.direction == "minimize" else -1.0
     incumbent = math.inf
+    incumbent_mean = math.inf
     totals = [0.0, 0.0]
 
     def objective(trial: optuna.Trial) -> float:
-        nonlocal incumbent
+        nonlocal incumbent, incumbent_mean
         if in_order:
             curve = ordered[trial.number]
             point = grid.key(curve.params)
@@ -261,11 +339,16 @@ def replay_sweep(
         outcome = reporter.outcome
         totals[0] += outcome.epochs_trained
         totals[1] += curve.seconds[k]
-        if not outcome.pruned and outcome.best is not None:
-            incumbent = min(incumbent, sign * outcome.best.value)
+        found = None if outcome.pruned or outcome.best is None else sign * outcome.best.value
+        if found is not None and found < incumbent:
+            incumbent = found
+            incumbent_mean = sign * grid.mean[point]
         trace.epochs.append(totals[0])
         trace.seconds.append(totals[1])
         trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
+        trace.incumbent_mean.append(
+            sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+        )
         trace.stops.append(outcome.stop)
         trace.points.append(point)
         if outcome.pruned:
@@ -280,6 +363,8 @@ def replay_sweep(
 def _base_settings(bank: Bank, policy: Policy) -> TrainSettings:
     from sweeper.settings import TrainSettings
 
+    # A seed grid entry (not in the bank's fixed train settings) sets the settings' seed here;
+    # it does not change a recorded run.
     first = {name: values[0] for name, values in bank.grid.items()}
     return TrainSettings.from_params(
         {
@@ -329,11 +414,12 @@ def replay(
 # ----------------------------------------------------------------------------- figures
 
 
-def regret(bank: Bank, value: float) -> float:
-    """Relative regret of ``value`` against the bank's best (0: found the best; inf: none)."""
+def regret(bank: Bank, value: float, *, best: float | None = None) -> float:
+    """Relative regret of ``value`` against the bank's best run, or ``best`` (0: found the
+    best; inf: none)."""
     if not math.isfinite(value):
         return math.inf
-    best = bank.best
+    best = bank.best if best is None else best
     gap = value - best if bank.direction == "minimize" else best - value
     return max(0.0, gap) / abs(best)
 
@@ -344,23 +430,40 @@ def quantiles(values: Sequence[float], qs: Sequence[float] = (0.25, 0.5, 0.75)) 
     return [ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] for q in qs]
 
 
-def to_goal(bank: Bank, trace: Trace, *, goal: float = REGRET_GOAL) -> tuple[float, float]:
+def _incumbents(bank: Bank, trace: Trace, mean: bool) -> tuple[list[float], float]:
+    """The trace's incumbents and the best they are judged against: the single best run, or
+    (``mean``) the incumbent configurations' seed means against the best seed mean."""
+    if mean:
+        return trace.incumbent_mean, best_mean(bank)
+    return trace.incumbent, bank.best
+
+
+def to_goal(
+    bank: Bank, trace: Trace, *, goal: float = REGRET_GOAL, mean: bool = False
+) -> tuple[float, float]:
     """(epochs, seconds) spent when the incumbent first came within ``goal`` regret (inf:
-    never)."""
-    for epochs, seconds, value in zip(trace.epochs, trace.seconds, trace.incumbent, strict=True):
-        if regret(bank, value) <= goal:
+    never); ``mean``: judged by seed means (:func:`_incumbents`)."""
+    values, best = _incumbents(bank, trace, mean)
+    for epochs, seconds, value in zip(trace.epochs, trace.seconds, values, strict=True):
+        if regret(bank, value, best=best) <= goal:
             return epochs, seconds
     return math.inf, math.inf
 
 
-def regret_at(bank: Bank, trace: Trace, budget: float) -> float:
+def final_regret(bank: Bank, trace: Trace, *, mean: bool = False) -> float:
+    values, best = _incumbents(bank, trace, mean)
+    return regret(bank, values[-1] if values else math.inf, best=best)
+
+
+def regret_at(bank: Bank, trace: Trace, budget: float, *, mean: bool = False) -> float:
     """Regret of the incumbent with ``budget`` epochs spent (trials finished by then)."""
+    values, best = _incumbents(bank, trace, mean)
     value = math.inf
-    for epochs, incumbent in zip(trace.epochs, trace.incumbent, strict=True):
+    for epochs, incumbent in zip(trace.epochs, values, strict=True):
         if epochs > budget + 1e-9:
             break
         value = incumbent
-    return regret(bank, value)
+    return regret(bank, value, best=best)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,17 +474,22 @@ class Summary:
     reps: int
     epochs: list[float]  # total, [q25, median, q75]
     seconds: list[float]
-    regret: list[float]  # final
-    hit_rate: float  # share of sweeps ending within the regret goal
+    regret: list[float]  # final, against the best run
+    hit_rate: float  # share of sweeps ending within the regret goal (best run)
     to_goal_epochs: list[float]
     to_goal_seconds: list[float]
+    # The same, judged by seed means (the incumbent's configuration vs the best configuration).
+    mean_regret: list[float]
+    mean_hit_rate: float
+    mean_to_goal_epochs: list[float]
     pruned: float  # mean trials pruned per sweep
     early: float  # mean trials early-stopped per sweep
 
 
 def summarize(bank: Bank, policy: str, traces: Sequence[Trace]) -> Summary:
     goals = [to_goal(bank, t) for t in traces]
-    finals = [regret(bank, t.incumbent[-1]) for t in traces]
+    finals = [final_regret(bank, t) for t in traces]
+    mean_finals = [final_regret(bank, t, mean=True) for t in traces]
     return Summary(
         policy=policy,
         reps=len(traces),
@@ -391,14 +499,21 @@ def summarize(bank: Bank, policy: str, traces: Sequence[Trace]) -> Summary:
         hit_rate=sum(r <= REGRET_GOAL for r in finals) / len(finals),
         to_goal_epochs=quantiles([g[0] for g in goals]),
         to_goal_seconds=quantiles([g[1] for g in goals]),
+        mean_regret=quantiles(mean_finals),
+        mean_hit_rate=sum(r <= REGRET_GOAL for r in mean_finals) / len(mean_finals),
+        mean_to_goal_epochs=quantiles([to_goal(bank, t, mean=True)[0] for t in traces]),
         pruned=sum(sum(s in ("pruned", "diverged") for s in t.stops) for t in traces) / len(traces),
         early=sum(t.stops.count("early_stopping") for t in traces) / len(traces),
     )
 
 
-def regret_curve(bank: Bank, traces: Sequence[Trace], budgets: Sequence[float]) -> list[float]:
+def regret_curve(
+    bank: Bank, traces: Sequence[Trace], budgets: Sequence[float], *, mean: bool = False
+) -> list[float]:
     """Median regret over ``traces`` at each compute budget (epochs)."""
-    return [quantiles([regret_at(bank, t, b) for t in traces], (0.5,))[0] for b in budgets]
+    return [
+        quantiles([regret_at(bank, t, b, mean=mean) for t in traces], (0.5,))[0] for b in budgets
+    ]
 
 
 def plot(
