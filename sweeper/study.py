@@ -529,7 +529,9 @@ def build_pruner(cfg: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     """The configured pruner (``_target_`` + arguments); its steps are evaluation indices."""
     from hydra.utils import instantiate
 
-    _check_targets(cfg, group="pruner", allowed=("optuna.pruners.", "sweeper.pruners."))
+    _check_targets(
+        cfg, group="pruner", allowed=("optuna.pruners.", "sweeper.pruners.", "sweeper.pruners_")
+    )
     try:
         pruner: optuna.pruners.BasePruner = instantiate(dict(cfg))
     except Exception as err:

@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "sweeper.training": 4,
     "sweeper.progress": 4,
     "sweeper.pruners": 4,  # Optuna pruners of sweeper's own (pruner=curve)
+    "sweeper.pruners_beat": 4,  # probability-of-beating-the-best pruner (pruner=beat)
     # 5. config checks, the end-of-sweep summary, recommendation logic and report
     "sweeper.checks": 5,
     "sweeper.summary": 5,

@@ -274,7 +274,12 @@ def seeded_bank() -> Bank:
         for (lr, batch), pair in values.items()
         for seed, value in zip((1, 2), pair, strict=True)
     ]
-    grid = {"lr": [1e-5, 1e-4], "batch_size": [16, 32], "seed": [1, 2], "scheduler": ["linear"]}
+    grid: dict[str, list[Any]] = {
+        "lr": [1e-5, 1e-4],
+        "batch_size": [16, 32],
+        "seed": [1, 2],
+        "scheduler": ["linear"],
+    }
     return dataclasses.replace(bank_of(*runs), grid=grid)
 
 
@@ -328,3 +333,31 @@ def test_command_line_replays_a_seeded_bank_on_its_own_grid(
     out = capsys.readouterr().out
     assert "best config's seed mean 0.5250" in out and "searched ['batch_size', 'lr']" in out
     assert "exhaustive compute 4 epochs" in out and "of best seed mean" in out
+
+
+def test_a_horizon_ladder_promotes_the_best_short_run_and_counts_its_retraining() -> None:
+    from sweeper.replay import LADDERS, ladder_rungs
+
+    assert ladder_rungs(20, horizons=3, eta=3) == [13, 5, 2]
+    assert ladder_rungs(4, horizons=2, eta=3) == [3, 1]
+    runs = [
+        dataclasses.replace(
+            curve(lr, [value + 0.1, value] * epochs, [1.0, 2.0] * epochs),
+            params={"lr": lr, "num_epochs": epochs},
+        )
+        for lr, value in ((1e-5, 0.7), (3e-5, 0.6), (1e-4, 0.5))
+        for epochs in (1, 2)
+    ]
+    grid: dict[str, list[Any]] = {"lr": [1e-5, 3e-5, 1e-4], "num_epochs": [1, 2]}
+    bank = dataclasses.replace(bank_of(*runs), grid=grid)
+    space = space_of_bank(bank)
+    policy = make_policy("ladder", sampler="random", early_stopping=False)
+    assert policy.ladder == LADDERS["ladder"] == 3
+    for trace in replay(bank, policy, space=space, n_trials=4, reps=10):
+        # Three 1-epoch runs, then the best of them retrained at 2 epochs: 3 + 2 epochs.
+        assert trace.epochs == pytest.approx([1.0, 2.0, 3.0, 5.0])
+        assert [p[1] for p in trace.points] == [1, 1, 1, 2]
+        best_short = min(trace.points[:3], key=lambda p: {1e-5: 0.7, 3e-5: 0.6, 1e-4: 0.5}[p[0]])
+        assert trace.points[3] == (best_short[0], 2)
+    with pytest.raises(ValueError, match="a horizon ladder needs num_epochs"):
+        replay(TWO, policy, space=LR_SPACE, n_trials=4, reps=1)

@@ -44,7 +44,16 @@ PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
     "patient": ("patient", {}),
     "curve": ("curve", {}),
     "curve-h0": ("curve", {"horizon_power": 0.0}),  # gains not scaled to the schedule left
+    # P(beating the best) < min_probability (issue 25): gains and the curves' own noise
+    "beat": ("beat", {}),
+    "beat-p10": ("beat", {"min_probability": 0.10}),
+    "beat-p02": ("beat", {"min_probability": 0.02}),
 }
+# The schedule horizon as a fidelity (issue 25): name -> eta. Short schedules first; the best
+# 1/eta of a rung are promoted to the next longer num_epochs in the bank's grid. A decaying
+# schedule cannot be extended, so a promotion retrains from scratch and its epochs are counted.
+# No pruner inside a rung (early stopping as the policy says).
+LADDERS: dict[str, int] = {"ladder": 3, "ladder-e2": 2}
 BUILT_IN = ("median", "median-warm2", "percentile", "successive_halving", "hyperband", "patient")
 REGRET_GOAL = 0.01
 # Grid entries that are repetitions, not search dimensions.
@@ -113,6 +122,7 @@ class Policy:
     patience: int | None
     min_delta: float = 0.0
     divergence_factor: float | None = None
+    ladder: int | None = None  # eta of a horizon ladder (LADDERS) instead of a flat sweep
 
 
 def group_node(group: str, option: str, **overrides: Any) -> dict[str, Any]:
@@ -151,9 +161,11 @@ def make_policy(
 ) -> Policy:
     """A policy from config options: ``pruner`` names a :data:`PRUNERS` variant (or a
     conf/pruner option), early stopping as in conf/train/default.yaml or off."""
-    option, args = PRUNERS.get(pruner, (pruner, {}))
+    ladder = LADDERS.get(pruner)
+    option, args = ("none", {}) if ladder else PRUNERS.get(pruner, (pruner, {}))
     train = train_defaults()
     return Policy(
+        ladder=ladder,
         name=f"{sampler}/{pruner}/{'es' if early_stopping else 'no-es'}",
         sampler=group_node("sampler", sampler),
         pruner=group_node("pruner", option, **{**args, **dict(pruner_args or {})}),
@@ -173,6 +185,7 @@ def default_policy() -> Policy:
     chosen = {k: v for d in defaults or [] if isinstance(d, dict) for k, v in d.items()}
     policy = make_policy(str(chosen["pruner"]), sampler=str(chosen["sampler"]))
     return Policy(
+        ladder=policy.ladder,
         name=f"default ({policy.name})",
         sampler=policy.sampler,
         pruner=policy.pruner,
@@ -241,9 +254,10 @@ class Grid:
         # An entry with one value may be missing from a run's parameters (it was fixed).
         return tuple(params.get(name, self.bank.grid[name][0]) for name in self.names)
 
-    def nearest(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    def nearest(self, params: Mapping[str, Any], *, exact: str | None = None) -> tuple[Any, ...]:
         """The grid point nearest ``params`` (in log where the entry is log), among points
-        that have a run."""
+        that have a run (and, with ``exact``, that entry's value in ``params`` where any
+        point has it: a partial bank would otherwise snap a horizon to another one)."""
 
         def distance(point: tuple[Any, ...]) -> float:
             total = 0.0
@@ -260,7 +274,11 @@ class Grid:
                     total += abs(drawn - value) / span
             return total
 
-        return min(self.runs, key=distance)
+        points = list(self.runs)
+        if exact is not None:
+            at = self.names.index(exact)
+            points = [p for p in points if p[at] == params[exact]] or points
+        return min(points, key=distance)
 
 
 PruneHookFactory = Callable[["optuna.Trial"], Callable[[float, int, bool], bool]]
@@ -285,10 +303,7 @@ def replay_sweep(
     """
     import optuna
 
-    from sweeper.objective import Decision
-    from sweeper.schedule import StepPlan
     from sweeper.study import build_pruner, build_sampler, prune_hook
-    from sweeper.training import new_reporter
 
     rng = random.Random(seed)
     ordered = bank.trained
@@ -318,25 +333,9 @@ def replay_sweep(
             curve = rng.choice(grid.runs[point])
         if point not in settings_of:
             settings_of[point] = base.replace(dict(zip(grid.names, point, strict=True)))
-        reporter = new_reporter(
-            settings_of[point],
-            monitor=bank.monitor,
-            direction=bank.direction,
-            prune=prune_hook(trial, settings=settings_of[point]),
+        outcome, k = _reveal(
+            bank, curve, settings_of[point], prune_hook(trial, settings=settings_of[point])
         )
-        reporter.start(StepPlan(**curve.plan))
-        if curve.initial_loss is not None:
-            reporter.log_train_loss(0, curve.initial_loss)
-        k = 0
-        for k in range(len(curve.step)):
-            decision = reporter.evaluate(
-                step=curve.step[k],
-                val_loss=curve.val_loss[k],
-                metrics={bank.metric: curve.metric[k]},
-            )
-            if decision is not Decision.CONTINUE:
-                break
-        outcome = reporter.outcome
         totals[0] += outcome.epochs_trained
         totals[1] += curve.seconds[k]
         found = None if outcome.pruned or outcome.best is None else sign * outcome.best.value
@@ -354,9 +353,109 @@ def replay_sweep(
         if outcome.pruned:
             raise optuna.TrialPruned(outcome.reason)
         assert outcome.best is not None
-        return outcome.best.value
+        return float(outcome.best.value)
 
     study.optimize(objective, n_trials=n_trials)
+    return trace
+
+
+def _reveal(
+    bank: Bank, curve: Curve, settings: TrainSettings, prune: Callable[[float, int, bool], bool]
+) -> tuple[Any, int]:
+    """Hand ``curve``'s evaluations one by one to a live reporter until it stops the run: its
+    outcome and the index of the last evaluation revealed."""
+    from sweeper.objective import Decision
+    from sweeper.schedule import StepPlan
+    from sweeper.training import new_reporter
+
+    reporter = new_reporter(settings, monitor=bank.monitor, direction=bank.direction, prune=prune)
+    reporter.start(StepPlan(**curve.plan))
+    if curve.initial_loss is not None:
+        reporter.log_train_loss(0, curve.initial_loss)
+    k = 0
+    for k in range(len(curve.step)):
+        decision = reporter.evaluate(
+            step=curve.step[k],
+            val_loss=curve.val_loss[k],
+            metrics={bank.metric: curve.metric[k]},
+        )
+        if decision is not Decision.CONTINUE:
+            break
+    return reporter.outcome, k
+
+
+def ladder_rungs(n_trials: int, *, horizons: int, eta: int) -> list[int]:
+    """Runs per rung of a ladder of ``n_trials`` runs in all: the first rung as large as fits,
+    each next one ``ceil(previous / eta)``."""
+    for first in range(n_trials, 0, -1):
+        rungs = [first]
+        while len(rungs) < horizons:
+            rungs.append(math.ceil(rungs[-1] / eta))
+        if sum(rungs) <= n_trials:
+            return rungs
+    return [n_trials]
+
+
+def replay_ladder(
+    bank: Bank, policy: Policy, *, grid: Grid, space: SearchSpace, n_trials: int, seed: int
+) -> Trace:
+    """One sweep of ``n_trials`` runs that treats the schedule horizon as a fidelity.
+
+    Configurations are drawn by the policy's sampler (``num_epochs`` overridden); rung ``i``
+    trains them at the ``i``-th shortest horizon of the bank's grid, and the best
+    ``ceil(n / eta)`` by their best value go up to the next horizon, retrained from scratch.
+    Every run's epochs count; any finished run may be the incumbent."""
+    import optuna
+
+    from sweeper.study import build_sampler
+
+    assert policy.ladder is not None
+    horizons = sorted(bank.grid.get("num_epochs") or [])
+    if len(horizons) < 2 or "num_epochs" not in space.names:
+        raise ValueError(
+            f"a horizon ladder needs num_epochs searched with >= 2 values in the bank's grid "
+            f"but got {horizons}."
+        )
+    rng = random.Random(seed)
+    base = _base_settings(bank, policy)
+    study = optuna.create_study(
+        direction=bank.direction,  # type: ignore[arg-type]
+        sampler=build_sampler(policy.sampler, seed=seed, space=space),
+    )
+    trace = Trace()
+    sign = 1.0 if bank.direction == "minimize" else -1.0
+    incumbent = incumbent_mean = math.inf
+    totals = [0.0, 0.0]
+    rungs = ladder_rungs(n_trials, horizons=len(horizons), eta=policy.ladder)
+    configs: list[dict[str, Any]] = []
+    for _ in range(rungs[0]):
+        trial = study.ask()
+        configs.append(space.sample(trial))
+        study.tell(trial, 0.0)  # model-free samplers only: the value is not used
+    for horizon, size in zip(horizons, rungs, strict=False):
+        results: list[tuple[float, int]] = []
+        for i, params in enumerate(configs[:size]):
+            point = grid.nearest({**params, "num_epochs": horizon}, exact="num_epochs")
+            curve = rng.choice(grid.runs[point])
+            settings = base.replace(dict(zip(grid.names, point, strict=True)))
+            outcome, k = _reveal(bank, curve, settings, lambda *_: False)
+            totals[0] += outcome.epochs_trained
+            totals[1] += curve.seconds[k]
+            value = math.inf if outcome.best is None else sign * outcome.best.value
+            if not math.isfinite(value):
+                value = math.inf
+            results.append((value, i))
+            if value < incumbent:
+                incumbent, incumbent_mean = value, sign * grid.mean[point]
+            trace.epochs.append(totals[0])
+            trace.seconds.append(totals[1])
+            trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
+            trace.incumbent_mean.append(
+                sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+            )
+            trace.stops.append(outcome.stop)
+            trace.points.append(point)
+        configs = [configs[i] for _, i in sorted(results)]
     return trace
 
 
@@ -397,6 +496,13 @@ def replay(
     with warnings.catch_warnings():
         # Experimental samplers (GP) and independent-sampling notes: said once in the docs.
         warnings.simplefilter("ignore")
+        if policy.ladder is not None:
+            return [
+                replay_ladder(
+                    bank, policy, grid=grid, space=space, n_trials=n_trials, seed=seed + r
+                )
+                for r in range(reps)
+            ]
         return [
             replay_sweep(
                 bank,
