@@ -75,6 +75,10 @@ class TaskInfo:
     # Which way `metric` is better: "minimize" (rmse, mae, wer) or "maximize"; None: by its
     # name (a name ending in "loss" is minimized, every other maximized).
     metric_direction: Direction | None = None
+    # What a run that learned nothing scores, per monitored value (val_loss and each metric):
+    # the summaries say when no trial left it, the curve pruner cuts trials still at it late.
+    # Optional: a value without one is never judged against chance.
+    chance: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.metric_direction is not None and self.metric_direction not in DIRECTIONS:

@@ -19,6 +19,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
+from sweeper.chance import CHANCE_FLOOR, chance_margin, left_chance
 from sweeper.results import FINAL_STEP_KEY
 
 if TYPE_CHECKING:
@@ -47,9 +48,19 @@ class CurvePruner(BasePruner):
       happens later);
     * at steps below ``n_warmup_steps``;
     * while it and every finished trial were still at chance at that step: none of their best
-      values up to the step had moved by more than ``chance_delta`` (relative) from the chance
-      level (the median of the finished trials' first values). That is warmup, when a value
-      says nothing about where a curve will go; a trial already worse than chance is judged.
+      values up to the step had moved from the chance level (the median of the finished
+      trials' first values) by more than ``chance_delta`` of its size, or ``chance_floor`` where
+      that level is near 0 (:func:`sweeper.chance.chance_margin`: for MCC or Pearson a relative
+      tolerance is 0, and one noisy evaluation at -0.048 would read as diverging). That is
+      warmup, when a value says nothing about where a curve will go; a trial already worse than
+      chance by more than that is judged.
+
+    A trial **still at chance late in its schedule** is pruned whatever its reach: past
+    ``chance_cut`` of its planned steps (``FINAL_STEP_KEY``), its best value has not left chance
+    (:func:`sweeper.chance.left_chance`) while a finished trial's has. The chance level is the
+    task's, where the study records one (``task_info.chance``, from the objective's
+    :class:`~sweeper.objective.TaskInfo`), else the median first value above. When nothing has
+    learned yet, no trial is cut for it: there is no evidence the settings are to blame.
 
     Args:
         n_startup_trials: Finished trials that must have run past a step before judging there.
@@ -63,6 +74,10 @@ class CurvePruner(BasePruner):
             is judged there.
         horizon_power: How a later gain is scaled to the steps this trial has left (0: not
             scaled; 1: in proportion; 0.5: by the square root, for diminishing returns).
+        chance_floor: Absolute distance from a chance level near 0 (smaller than this in size:
+            MCC, Pearson) that counts as having moved; 0: relative ``chance_delta`` only.
+        chance_cut: Fraction of its schedule after which a trial still at chance is pruned
+            while a finished trial left chance; ``None``: never.
     """
 
     def __init__(
@@ -74,6 +89,8 @@ class CurvePruner(BasePruner):
         margin: float = 0.05,
         chance_delta: float = 0.02,
         horizon_power: float = 0.0,
+        chance_floor: float = CHANCE_FLOOR,
+        chance_cut: float | None = None,
     ) -> None:
         if n_startup_trials < 1:
             raise ValueError(f"n_startup_trials must be >= 1 but got {n_startup_trials}.")
@@ -87,6 +104,12 @@ class CurvePruner(BasePruner):
             raise ValueError(f"chance_delta must be >= 0 but got {chance_delta}.")
         if horizon_power < 0:
             raise ValueError(f"horizon_power must be >= 0 but got {horizon_power}.")
+        if chance_floor < 0:
+            raise ValueError(f"chance_floor must be >= 0 but got {chance_floor}.")
+        if chance_cut is not None and not 0.0 < chance_cut <= 1.0:
+            raise ValueError(f"chance_cut must be in (0, 1] or None but got {chance_cut}.")
+        self.chance_floor = chance_floor
+        self.chance_cut = chance_cut
         self.horizon_power = horizon_power
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
@@ -111,13 +134,13 @@ class CurvePruner(BasePruner):
         gains: list[float] = []
         firsts: list[float] = []
         bests_before: list[float] = []
-        best_done = math.inf
+        bests: list[float] = []
         for other in finished:
             curve = {s: sign * v for s, v in other.intermediate_values.items() if math.isfinite(v)}
             if not curve:
                 continue
             firsts.append(curve[min(curve)])
-            best_done = min(best_done, min(curve.values()))
+            bests.append(min(curve.values()))
             before = [v for s, v in curve.items() if s <= step]
             after = [v for s, v in curve.items() if s > step]
             if before:
@@ -128,10 +151,18 @@ class CurvePruner(BasePruner):
                     ran = max(s for s in curve if s > step) - step
                     gain *= (max(left, 0) / ran) ** self.horizon_power
                 gains.append(gain)
-        if len(gains) < self.n_startup_trials or not math.isfinite(best_done):
+        if not bests:
             return False
         chance = _quantile(sorted(firsts), 0.5)
-        tolerance = self.chance_delta * abs(chance)
+        if self._late_at_chance(
+            study, step=step, final=final, best_now=best_now, bests=bests, level=chance, sign=sign
+        ):
+            # Past most of its schedule and still at chance while others learned: whatever
+            # later gains others had, these settings are not learning.
+            return True
+        if len(gains) < self.n_startup_trials:
+            return False
+        tolerance = chance_margin(chance, delta=self.chance_delta, floor=self.chance_floor)
         if best_now <= chance + tolerance and all(
             abs(chance - b) <= tolerance for b in bests_before
         ):
@@ -139,8 +170,44 @@ class CurvePruner(BasePruner):
             # trial worse than chance (a diverging one) is judged all the same.
             return False
 
+        best_done = min(bests)
         reach = best_now - _quantile(sorted(gains), self.quantile)
         return reach > best_done + self.margin * abs(best_done)
+
+    def _late_at_chance(
+        self,
+        study: optuna.Study,
+        *,
+        step: int,
+        final: object,
+        best_now: float,
+        bests: list[float],
+        level: float,
+        sign: float,
+    ) -> bool:
+        """Whether the trial is past ``chance_cut`` of its schedule (ending at step
+        ``final``), its best (``best_now``, signed: lower is better) has not left chance, and a
+        finished trial's best (``bests``) has. ``level``: the chance level where the study
+        records none."""
+        if self.chance_cut is None or not isinstance(final, int) or step <= self.chance_cut * final:
+            return False
+        known = _task_chance(study)
+        if known is not None:
+            level = sign * known
+
+        def learned(value: float) -> bool:
+            return left_chance(
+                value, level, direction="minimize", delta=self.chance_delta, floor=self.chance_floor
+            )
+
+        return not learned(best_now) and any(learned(b) for b in bests)
+
+
+def _task_chance(study: optuna.Study) -> float | None:
+    """The chance level of the monitored value, where the sweep recorded one on the study."""
+    info = study.user_attrs.get("task_info") or {}
+    value = (info.get("chance") or {}).get(info.get("monitor"))
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def _quantile(values: list[float], q: float) -> float:

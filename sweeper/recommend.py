@@ -16,6 +16,12 @@ study; a config that differs from the sweep's is refused) and:
    to the study's MLflow parent run. With ``data.validation=from_train`` the GLUE dev set is a
    test set: the confirmation's ``test_*`` metrics are reported too.
 
+When no trial of the study left chance (:mod:`sweeper.chance`, against the chance level the
+objective reports), every candidate is a pick among runs that learned nothing: recommend says so
+in one line (logged first, then in the config's header, the summary and the report) with what
+to try instead, and still writes its config and report (exit code 0), so scripts and
+benchmarks read the numbers all the same.
+
 With ``recommend.studies=[a,b,...]`` it recommends one shared set for several studies (one per
 task): the candidate minimizing the worst relative regret across them.
 """
@@ -33,6 +39,7 @@ from sweeper.config import task_overrides
 from sweeper.errors import ConfigError
 from sweeper.report import (
     config_delta,
+    nothing_learned_line,
     print_summary,
     recommended_dir,
     regret_table,
@@ -126,6 +133,11 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
         return shared
 
     session = Session(checked)
+    # No trial left chance: the pick is arbitrary. Said now (before the seed runs) and in the
+    # config, summary and report; still written, so a benchmark or script reads its numbers.
+    nothing = nothing_learned_line(session)
+    if nothing is not None:
+        log.warning("%s", nothing)
     rec = recommend_one(session, top_k=top_k, seeds=seeds)
     task = session.task_info.get("task", "task")
     name = rcfg.get("name") or f"{checked.cfg['experiment_name']}_{task}"
@@ -141,6 +153,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
             f"source {info.get('source')}) on {datetime.now():%Y-%m-%d}.",
             f"Schedule: {rec.settings.plan(int(info.get('num_train') or 1)).banner()}",
             f"Use: {use}",
+            *([f"WARNING: {nothing}"] if nothing is not None else []),
         ],
     )
     out_dir = checked.results_dir / "reports" / rec.study

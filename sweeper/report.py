@@ -177,6 +177,19 @@ def _plots(session: Session, out_dir: Path) -> tuple[list[Path], dict[str, float
     return files, importances
 
 
+def nothing_learned_line(session: Session) -> str | None:
+    """The one line saying no trial of the study left chance (then the recommendation is a pick
+    among chance-level trials: written all the same, with this warning), or ``None``."""
+    from sweeper.summary import nothing_learned_in
+
+    return nothing_learned_in(
+        session.items,
+        chance=session.task_info.get("chance") or {},
+        monitor=session.monitor,
+        direction=session.direction,
+    )
+
+
 def _header_section(rec: Recommendation, session: Session, use: str) -> list[str]:
     """Title, the data and model, the study's trial counts, the command to use it."""
     from sweeper.summary import BUILTIN_WARNING
@@ -185,6 +198,9 @@ def _header_section(rec: Recommendation, session: Session, use: str) -> list[str
     lines = [f"# Recommended defaults: study `{rec.study}`", ""]
     if info.get("source") == "builtin":
         lines += [f"> **WARNING** {BUILTIN_WARNING}", ""]
+    nothing = nothing_learned_line(session)
+    if nothing is not None:
+        lines += [f"> **WARNING** {nothing}", ""]
     return [
         *lines,
         f"- data: {info.get('task')} from **{info.get('source')}** "
@@ -402,6 +418,9 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
     lines = [f"{'=' * 28} recommendation: {rec.study} {'=' * 28}"]
     if session.task_info.get("source") == "builtin":
         lines.append(f"!!! {BUILTIN_WARNING}")
+    nothing = nothing_learned_line(session)
+    if nothing is not None:
+        lines.append(f"!!! {nothing}")
     delta = config_delta(rec.settings, keys=session.checked.space.names)
     lines.append(
         "defaults: "
@@ -432,6 +451,7 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
 
 __all__ = [
     "config_delta",
+    "nothing_learned_line",
     "print_summary",
     "recommended_dir",
     "regret_table",

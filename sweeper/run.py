@@ -335,6 +335,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
             "num_eval": info.num_eval,
             "model": info.model,
             **dict(info.details),  # label mapping, eval split sizes, cache hit
+            "chance": dict(info.chance),  # read by the curve pruner and recommend
             "notes": list(info.notes),
         },
     )

@@ -291,7 +291,7 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
     settings = checked.train
     settings.check_schedule(info.num_train)
     monitor = monitored(checked.sweep.objective, metric=info.metric)
-    chance = (info.details.get("chance") or {}).get(info.metric)
+    chance = info.chance.get(info.metric)
     base = int(settings.seed)
     result = race(
         objective,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeper.boundary import edge_findings
+from sweeper.chance import nothing_learned
 from sweeper.config import task_overrides
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
@@ -243,6 +245,25 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
         return {}
 
 
+def nothing_learned_in(
+    items: list[TrialRecord], *, chance: Mapping[str, Any], monitor: str, direction: str
+) -> str | None:
+    """The "nothing learned" line of a study's trials (complete or pruned, by their best
+    monitored value), or ``None``: some left chance, or ``chance`` has no level for ``monitor``.
+    """
+    level = chance.get(monitor)
+    values = [
+        float(v)
+        for r in items
+        if r.state in ("COMPLETE", "PRUNED")
+        and isinstance(v := r.best.get("best_value"), int | float)
+        and math.isfinite(v)
+    ]
+    return nothing_learned(
+        values, None if level is None else float(level), monitor=monitor, direction=direction
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class SweepEnd:
     """What the end-of-sweep summary reads: a snapshot of the sweep, not its executor."""
@@ -295,6 +316,11 @@ def finish(sweep: SweepEnd) -> float | None:
         f"{counts.pruned} pruned, {counts.failed} failed (this run: {sweep.ran} trials in "
         f"{fmt_duration(sweep.seconds)}; stopped because {sweep.stop})"
     )
+    nothing = nothing_learned_in(
+        items, chance=info.chance, monitor=sweep.monitor, direction=sweep.direction
+    )
+    if nothing is not None:  # the best trial below is a pick among chance-level ones
+        lines.append(f"!!! {nothing}")
     if best_first:
         b = best_first[0]
         whole = b.best_epoch_whole

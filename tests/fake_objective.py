@@ -37,6 +37,8 @@ class QuadraticObjective:
         self.sleep = float(data.get("sleep_per_eval", 0.0))
         self.task = str(data.get("task", "sst2"))
         self.shift = 0.5 if self.task == "mrpc" else 0.0
+        # +data.chance=X: the val_loss a run that learned nothing scores (none: unknown).
+        self.chance = data.get("chance")
         self.prepared = 0
 
     def prepare(self) -> TaskInfo:
@@ -49,6 +51,7 @@ class QuadraticObjective:
             num_train=self.num_train,
             num_eval=10,
             metric="accuracy",
+            chance={} if self.chance is None else {"val_loss": float(self.chance)},
         )
 
     def loss(self, settings: TrainSettings, epoch: float) -> float:

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "sweeper.direction": 0,
     "sweeper.formatting": 0,
     "sweeper.signals": 0,
+    "sweeper.chance": 0,  # when a value has left chance: the pruner's and summaries' one rule
     # 1. step math, config plumbing
     "sweeper.schedule": 1,
     "sweeper.config": 1,

@@ -190,3 +190,34 @@ def test_a_function_without_prepare_sweeps_too(tmp_path: Path) -> None:
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
     assert study.trials[0].value is not None
     assert study.user_attrs["task_info"]["task"] == "bare"
+    # A user objective may tell no chance level (TaskInfo.chance is optional): none recorded,
+    # and nothing is judged against one.
+    assert study.user_attrs["task_info"]["chance"] == {}
+
+
+@pytest.mark.parametrize(
+    ("task", "train", "evaluated", "expected"),
+    [
+        # Balanced binary: the prior's cross-entropy is ln 2; MCC 0.
+        ("cola", [0, 1, 0, 1], [1, 0, 0, 1], {"val_loss": math.log(2), "matthews_corr": 0.0}),
+        # 3 of 4 positive (counts + 0.5: 3.5 / 5 and 1.5 / 5); majority class 1.
+        (
+            "mrpc",
+            [1, 1, 1, 0],
+            [1, 0],
+            {"val_loss": -(math.log(0.7) + math.log(0.3)) / 2, "accuracy": 0.5, "f1": 2 / 3},
+        ),
+        # Regression: the training mean (2.0) predicted; MSE around it, correlations 0.
+        ("stsb", [1.0, 3.0], [0.0, 4.0], {"val_loss": 4.0, "pearson": 0.0, "spearman": 0.0}),
+    ],
+)
+def test_the_glue_objectives_chance_levels(
+    task: str, train: list[float], evaluated: list[float], expected: dict[str, float]
+) -> None:
+    from objectives.glue.examples import Split
+    from objectives.glue.metrics import chance_metrics
+    from objectives.glue.tasks import get_task
+
+    split = Split(text_a=[""] * len(evaluated), text_b=None, labels=evaluated)
+    got = chance_metrics(get_task(task), train, split)
+    assert got == pytest.approx({**got, **expected})

@@ -85,6 +85,75 @@ def test_a_trial_worse_than_chance_is_judged_even_in_warmup() -> None:
     assert judged(CurvePruner(), study, [5.0])  # diverging (lr far too high): stopped
 
 
+# MCC (maximized, chance level 0): two finished trials that learned after evaluation 1.
+MCC_LEARNED = [[0.0, 0.01, 0.12, 0.25, 0.30, 0.31], [0.0, -0.02, 0.05, 0.20, 0.28, 0.33]]
+
+
+def test_a_noisy_mcc_below_zero_at_the_start_is_not_diverging() -> None:
+    # Issue 22: a relative chance tolerance is 0 for a chance level of 0, so one noisy MCC of
+    # -0.048 read as worse than chance (diverging) and a 20-epoch trial was pruned there.
+    study = study_with(MCC_LEARNED, direction="maximize")
+    assert not judged(CurvePruner(), study, [-0.048], final_step=40)
+    assert judged(CurvePruner(chance_floor=0.0), study, [-0.048], final_step=40)  # the old rule
+
+
+@pytest.mark.parametrize("curve", [[-0.30], [-0.06, -0.10, -0.12]])
+def test_a_trial_far_below_a_zero_chance_level_is_still_judged(curve: list[float]) -> None:
+    study = study_with(MCC_LEARNED, direction="maximize")
+    assert judged(CurvePruner(), study, curve, final_step=40)
+
+
+def test_a_diverging_loss_is_still_pruned_with_the_floor() -> None:
+    at_chance = [[0.69, 0.69, 0.69], [0.69, 0.688, 0.689]]
+    study = study_with(at_chance)
+    # ln 2 is far from 0: its tolerance stays relative (2 %), the floor does not widen it.
+    assert judged(CurvePruner(chance_floor=0.05), study, [0.75])
+    assert not judged(CurvePruner(chance_floor=0.05), study, [0.70])
+
+
+# Finished trials of 6 evaluations that learned (left the chance level 0.69 by far).
+LEARNED = [FAST, BLOOMER]
+STUCK = [0.69, 0.69, 0.688, 0.69]  # a trial at chance through 4 of its evaluations
+
+
+@pytest.mark.parametrize(
+    ("finished", "final_step", "pruned"),
+    [
+        (LEARNED, 6, True),  # 4 of 6 evaluations at chance while others learned: cut
+        (LEARNED, 20, False),  # early in a long schedule (4 of 20): its reach decides, kept
+        ([[0.69, 0.69, 0.69], [0.69, 0.688, 0.689], [0.69, 0.69, 0.69]], 6, False),  # nobody did
+    ],
+)
+def test_a_trial_still_at_chance_late_is_cut_only_while_others_learned(
+    finished: list[list[float]], final_step: int, pruned: bool
+) -> None:
+    study = study_with(finished)
+    pruner = CurvePruner(chance_cut=0.5, quantile=1.0, margin=10.0)  # reach alone never prunes
+    assert judged(pruner, study, STUCK, final_step=final_step) is pruned
+    assert not judged(CurvePruner(chance_cut=None, margin=10.0), study, STUCK, final_step=6)
+
+
+def test_the_late_chance_cut_uses_the_tasks_chance_level_where_recorded() -> None:
+    # The finished trials learned the class prior (0.61) and more; the trial learned only the
+    # prior. Against the median first value (0.69) it left chance; against the task's chance
+    # level (the prior's cross-entropy, 0.61) it did not.
+    study = study_with([[0.69, 0.62, 0.50, 0.45], [0.69, 0.61, 0.55, 0.52]])
+    prior = [0.69, 0.62, 0.615, 0.612]
+    pruner = CurvePruner(chance_cut=0.5, margin=10.0)
+    assert not judged(pruner, study, prior, final_step=6)
+    study.set_user_attr("task_info", {"monitor": "val_loss", "chance": {"val_loss": 0.611}})
+    assert judged(pruner, study, prior, final_step=6)
+
+
+def test_the_shipped_curve_pruner_has_the_chance_floor_and_cut() -> None:
+    from sweeper.config import compose, resolve
+    from sweeper.study import build_pruner
+
+    pruner = build_pruner(resolve(compose(["pruner=curve"]))["pruner"])
+    assert isinstance(pruner, CurvePruner)
+    assert pruner.chance_floor == 0.05 and pruner.chance_cut == 0.5
+
+
 def test_needs_n_startup_trials_that_ran_past_the_step() -> None:
     study = study_with([BLOOMER, [0.69, 0.50]])  # the second ended at evaluation 2
     assert not judged(CurvePruner(n_startup_trials=2), study, [0.69, 0.69, 0.69])
@@ -114,6 +183,9 @@ def test_margin_and_quantile_make_it_more_lenient_or_stricter() -> None:
         ({"quantile": 1.5}, r"quantile must be in \[0, 1\]"),
         ({"margin": -0.1}, "margin must be >= 0"),
         ({"chance_delta": -1}, "chance_delta must be >= 0"),
+        ({"chance_floor": -0.1}, "chance_floor must be >= 0"),
+        ({"chance_cut": 0.0}, r"chance_cut must be in \(0, 1\] or None"),
+        ({"chance_cut": 1.5}, r"chance_cut must be in \(0, 1\] or None"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, float], match: str) -> None:

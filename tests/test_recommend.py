@@ -531,3 +531,38 @@ def test_no_re_runs_report_edges_of_the_fitted_space_the_sweep_used(
     finding = swept[0].split("edge:", 1)[1].strip()
     assert f"edge:     {finding}" in capsys.readouterr().out
     assert finding in rec.report_path.read_text()
+
+
+@pytest.mark.parametrize(("chance", "said"), [(0.3, True), (2.0, False)])
+def test_nothing_learned_is_said_in_one_line_by_the_summary_and_the_recommendation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], chance: float, said: bool
+) -> None:
+    # The scripted loss never goes below 0.33: against a chance level of 0.3 no trial learned
+    # anything (the recommendation is then a pick among chance-level trials); against 2.0 all
+    # did.
+    data = (f"+data.chance={chance}", "+data.overfit=0.0", "tracking=none")
+    run(compose(_base(tmp_path, *data, "sweep.n_trials=3")))
+    swept = capsys.readouterr().out
+    (summary,) = tmp_path.glob("runs/*/summary.txt")
+    rec = recommend(
+        compose(
+            [*_rec_overrides(tmp_path, *data), "recommend.top_k=1", "recommend.confirm_seeds=1"]
+        )
+    )
+    assert isinstance(rec, Recommendation)  # still written (exit code 0), with the warning
+    printed = capsys.readouterr().out
+    assert rec.report_path is not None and rec.config_path is not None
+    texts = {
+        "sweep summary": swept,
+        "summary.txt": summary.read_text(),
+        "recommend summary": printed,
+        "report": rec.report_path.read_text(),
+        "config": rec.config_path.read_text(),
+    }
+    for where, text in texts.items():
+        lines = [line for line in text.splitlines() if "NOTHING LEARNED" in line]
+        assert len(lines) == (1 if said else 0), where
+        if said:
+            assert "val_loss" in lines[0] and "chance level 0.3 " in lines[0], where
+            assert "more data" in lines[0] and "more epochs" in lines[0], where
+            assert "larger model" in lines[0] and "lower learning rate" in lines[0], where

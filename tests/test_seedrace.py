@@ -20,7 +20,7 @@ class FlakySeeds(QuadraticObjective):
 
     def prepare(self) -> TaskInfo:
         info = super().prepare()
-        return TaskInfo(**{**vars(info), "details": {"chance": {"accuracy": 0.5}}})
+        return TaskInfo(**{**vars(info), "chance": {"accuracy": 0.5}})
 
     def loss(self, settings: TrainSettings, epoch: float) -> float:
         if settings.seed % 3 == 0:

@@ -65,18 +65,29 @@ def compute_metrics(
 def chance_metrics(
     task: TaskSpec, train_labels: Sequence[float], evaluated: Any
 ) -> dict[str, float]:
-    """The metrics of the best constant prediction (what a run that learned nothing scores).
+    """What a run that learned nothing scores on ``evaluated`` (a split with ``labels``): the
+    task's metrics and ``val_loss``.
 
-    Classification: the training set's majority class predicted for every example of
-    ``evaluated`` (a split with ``labels``); regression: the training mean (correlations 0).
-    A seed race (``sweeper.seedrace``) counts a seed ending near these as failed.
+    Classification: the metrics of the training set's majority class predicted for every
+    example, and the cross-entropy of the training label prior (ln 2 on a balanced binary task;
+    counts + 0.5, so a class the training set lacks costs a finite loss); regression: the
+    metrics (correlations 0) and mean squared error of the training mean. A seed race
+    (``sweeper.seedrace``) counts a seed ending near these as failed; the sweep summary and
+    recommend say when no trial left them.
     """
     labels = list(evaluated.labels)
     if not labels or not train_labels:
         return {}
     if task.is_regression:
         constant: float = float(np.mean(np.asarray(train_labels, dtype=float)))
+        gold = np.asarray(labels, dtype=float)
+        loss = float(np.mean((gold - constant) ** 2))
     else:
         values, counts = np.unique(np.asarray(train_labels), return_counts=True)
         constant = values[int(np.argmax(counts))].item()
-    return compute_metrics(task, [constant] * len(labels), labels)
+        prior = np.full(task.num_labels, 0.5)
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            prior[int(value)] += count
+        prior /= prior.sum()
+        loss = float(-np.mean(np.log(prior[np.asarray(labels, dtype=int)])))
+    return {**compute_metrics(task, [constant] * len(labels), labels), "val_loss": loss}

@@ -103,7 +103,6 @@ class GlueObjective:
         }
         if data.label_names is not None:
             details["label_mapping"] = {name: i for i, name in enumerate(data.label_names)}
-        details["chance"] = chance_metrics(data.task, data.train.labels, data.evals["validation"])
         return TaskInfo(
             task=data.task.name,
             source=data.source,
@@ -115,6 +114,7 @@ class GlueObjective:
             is_regression=data.task.is_regression,
             notes=tuple(data.notes),
             details=details,
+            chance=chance_metrics(data.task, data.train.labels, data.evals["validation"]),
         )
 
     @property
