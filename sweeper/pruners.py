@@ -59,7 +59,8 @@ class CurvePruner(BasePruner):
     ``chance_cut`` of its planned steps (``FINAL_STEP_KEY``), its best value has not left chance
     (:func:`sweeper.chance.left_chance`) while a finished trial's has. The chance level is the
     task's, where the study records one (``task_info.chance``, from the objective's
-    :class:`~sweeper.objective.TaskInfo`), else the median first value above. When nothing has
+    :class:`~sweeper.objective.TaskInfo`), else the worst first value of at least
+    ``n_startup_trials`` finished trials. When nothing has
     learned yet, no trial is cut for it: there is no evidence the settings are to blame.
 
     Args:
@@ -154,8 +155,12 @@ class CurvePruner(BasePruner):
         if not bests:
             return False
         chance = _quantile(sorted(firsts), 0.5)
+        # Without the task's chance level, the worst first value of n_startup_trials finished
+        # trials stands for it: the median one may be a fast learner's, far past chance, and
+        # would cut trials that are learning.
+        guess = max(firsts) if len(firsts) >= self.n_startup_trials else None
         if self._late_at_chance(
-            study, step=step, final=final, best_now=best_now, bests=bests, level=chance, sign=sign
+            study, step=step, final=final, best_now=best_now, bests=bests, level=guess, sign=sign
         ):
             # Past most of its schedule and still at chance while others learned: whatever
             # later gains others had, these settings are not learning.
@@ -182,18 +187,20 @@ class CurvePruner(BasePruner):
         final: object,
         best_now: float,
         bests: list[float],
-        level: float,
+        level: float | None,
         sign: float,
     ) -> bool:
         """Whether the trial is past ``chance_cut`` of its schedule (ending at step
         ``final``), its best (``best_now``, signed: lower is better) has not left chance, and a
         finished trial's best (``bests``) has. ``level``: the chance level where the study
-        records none."""
+        records none (``None``: unknown, never cut)."""
         if self.chance_cut is None or not isinstance(final, int) or step <= self.chance_cut * final:
             return False
         known = _task_chance(study)
         if known is not None:
             level = sign * known
+        if level is None:
+            return False
 
         def learned(value: float) -> bool:
             return left_chance(
