@@ -361,3 +361,19 @@ def test_a_horizon_ladder_promotes_the_best_short_run_and_counts_its_retraining(
         assert trace.points[3] == (best_short[0], 2)
     with pytest.raises(ValueError, match="a horizon ladder needs num_epochs"):
         replay(TWO, policy, space=LR_SPACE, n_trials=4, reps=1)
+
+
+def test_a_replayed_sweep_runs_the_fitted_portfolio_first() -> None:
+    from sweeper.portfolio import RECIPES
+    from sweeper.replay import portfolio_queue
+
+    lrs = (1e-5, 2e-5, 3e-5, 1e-4)
+    bank = bank_of(*(curve(lr, [0.7 - lr * 1e3, 0.6 - lr * 1e3], [1.0, 2.0]) for lr in lrs))
+    policy = make_policy("none", sampler="random", early_stopping=False)
+    # The live fit on an lr-only space: the recipes' lr {2, 2, 2, 3, 1, 5}e-5, deduplicated,
+    # capped at half of 6 trials, in the table's order.
+    queued = portfolio_queue(bank, policy, space=LR_SPACE, recipes=RECIPES, n_trials=6)
+    assert queued == [{"lr": 2e-5}, {"lr": 3e-5}, {"lr": 1e-5}]
+    for trace in replay(bank, policy, space=LR_SPACE, n_trials=6, reps=5, queued=queued):
+        assert trace.points[:3] == [(2e-5,), (3e-5,), (1e-5,)]
+    assert portfolio_queue(bank, policy, space=LR_SPACE, recipes=(), n_trials=6) == []

@@ -30,6 +30,7 @@ from sweeper.bank import Bank, Curve
 if TYPE_CHECKING:
     import optuna
 
+    from sweeper.portfolio import Recipe
     from sweeper.settings import TrainSettings
     from sweeper.space import SearchSpace
 
@@ -293,8 +294,12 @@ def replay_sweep(
     n_trials: int,
     seed: int,
     in_order: bool = False,
+    queued: Sequence[Mapping[str, Any]] = (),
 ) -> Trace:
     """One sweep of ``n_trials`` trials under ``policy``, replayed on ``bank``.
+
+    ``queued``: parameter sets run first, in order, before the sampler draws (a live sweep's
+    queued start: ``sweep.enqueue`` and the portfolio, see :func:`portfolio_queue`).
 
     ``in_order``: trial ``k`` replays the bank's ``k``-th run, with that run's own parameters,
     instead of what the sampler draws: a finished exhaustive sweep replayed as it ran, so each
@@ -317,6 +322,8 @@ def replay_sweep(
         sampler=build_sampler(policy.sampler, seed=seed, space=space),
         pruner=build_pruner(policy.pruner),
     )
+    for params in queued:
+        study.enqueue_trial(dict(params))
     trace = Trace()
     sign = 1.0 if bank.direction == "minimize" else -1.0
     incumbent = math.inf
@@ -485,10 +492,12 @@ def replay(
     reps: int,
     seed: int = 0,
     in_order: bool = False,
+    queued: Sequence[Mapping[str, Any]] = (),
 ) -> list[Trace]:
     """``reps`` sweeps of ``policy`` on ``bank``, seeded ``seed``, ``seed + 1``, ...
 
-    ``in_order``: one sweep over the bank's runs as recorded (see :func:`replay_sweep`)."""
+    ``in_order``: one sweep over the bank's runs as recorded (see :func:`replay_sweep`);
+    ``queued``: the parameter sets each sweep runs first (:func:`portfolio_queue`)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -512,9 +521,29 @@ def replay(
                 n_trials=n_trials,
                 seed=seed + r,
                 in_order=in_order,
+                queued=queued,
             )
             for r in range(1 if in_order else reps)
         ]
+
+
+def portfolio_queue(
+    bank: Bank,
+    policy: Policy,
+    *,
+    space: SearchSpace,
+    recipes: Sequence[Recipe],
+    n_trials: int,
+) -> list[dict[str, Any]]:
+    """The queued start a live sweep on the bank's data runs first: ``recipes`` (a
+    ``sweep.portfolio``'s, :func:`sweeper.portfolio.recipes_for`) fitted to ``space`` and the
+    bank's fixed settings by the live :func:`sweeper.portfolio.fit` and capped by
+    :func:`sweeper.portfolio.start`, so a replay measures the start that ships."""
+    from sweeper.portfolio import fit, start
+
+    num_train = int((bank.provenance.get("task_info") or {}).get("num_train") or 0)
+    fitted, _ = fit(recipes, space=space, num_train=num_train, train=_base_settings(bank, policy))
+    return start((), fitted, n_trials=n_trials).queued
 
 
 # ----------------------------------------------------------------------------- figures
