@@ -6,7 +6,12 @@ pruning, the median pruner and the shipped default. 20-trial sweeps, 200 replays
 ``python -m sweeper.replay`` (the live pruner, early-stopping and sampler code; see
 docs/benchmarks.md section 8).
 
-    python -m scripts.bench_replay            # full size (about 15 min on 2 busy cores)
+Then issue 25's policies past rank and optimism rules, under the shipped random sampler with
+early stopping: every built-in pruner, the curve pruner (shipped), the probability pruner
+(``pruner=beat``) and the horizon ladder, on every bank including the multi-seed ones under
+``benchmarks/banks/v2/`` (regret against the best run and the best configuration's seed mean).
+
+    python -m scripts.bench_replay            # full size (about 40 min on 2 busy cores)
     python -m scripts.bench_replay --quick    # CI smoke: 3 replays, one bank
 """
 
@@ -34,12 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.replay.__main__ import main as replay
 
     banks = sorted(str(b) for b in BANKS.glob("*.json.gz"))
+    seeded = sorted(str(b) for b in BANKS.glob("v2/*.json.gz"))  # multi-seed banks (issue 25)
     if not banks:
         print(f"no bank under {BANKS}: record them with scripts/record_banks.sh", file=sys.stderr)
         return 1
     reps = 3 if args.quick else args.reps
     if args.quick:
-        banks = banks[:1]
+        banks, seeded = banks[:1], seeded[:1]
     print("# Replayed sweep policies (figure 8)\n")
     print("## Pruners x early stopping (TPE, 20 trials)")
     code = replay(
@@ -63,7 +69,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "curve",
             ]
         )
+    print("\n## Past rank and optimism rules (issue 25; random sampler, early stopping on)")
+    code |= replay(
+        [
+            *banks,
+            *seeded,
+            "--reps",
+            str(reps),
+            "--samplers",
+            "random",
+            "--early-stopping",
+            "on",
+            "--pruners",
+            *ISSUE_25,
+        ]
+    )
     return code
+
+
+# Issue 25's comparison: the built-in pruners, the shipped curve pruner, the probability pruner
+# at two thresholds and the horizon ladder (see sweeper.replay.PRUNERS and LADDERS).
+ISSUE_25 = (
+    "none",
+    "median",
+    "median-warm2",
+    "percentile",
+    "successive_halving",
+    "hyperband",
+    "patient",
+    "curve",
+    "beat",
+    "beat-p02",
+    "ladder",
+)
 
 
 if __name__ == "__main__":

@@ -112,9 +112,11 @@ def test_replay_quick(capsys: pytest.CaptureFixture[str]) -> None:
         "default (random/curve/",
         "random/none/es",
         "gp/curve",
+        "random/beat/es",
+        "random/ladder/es",
     ):
         assert policy in out, out
-    assert "Goal (issue 15)" in out
+    assert "Goal (issues 15, 25)" in out and "of best seed mean" in out
 
 
 @pytest.mark.slow
