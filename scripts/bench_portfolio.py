@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 BANKS = _bench.ROOT / "benchmarks" / "banks"
 N_TRIALS = 8  # the default budget (conf/config.yaml sweep.n_trials)
 SWEEP_ARMS = ("recipes", "none", "learned")
+MIN_CONFIGS = 6  # fewer recorded configurations than this: no verdict on the bank
 
 
 # ----------------------------------------------------------------------------- banks
@@ -63,7 +64,7 @@ class Pair:
 def sub_bank(bank: Bank, seed: Any) -> Bank:
     """The runs of one seed, the seed dropped from the grid and the parameters."""
     curves = tuple(
-        dataclasses.replace(c, params={k: v for k, v in c.params.items() if k != "seed"})
+        dataclasses.replace(c, params=_config(c.params))
         for c in bank.curves
         if c.params.get("seed") == seed
     )
@@ -71,11 +72,26 @@ def sub_bank(bank: Bank, seed: Any) -> Bank:
     return dataclasses.replace(bank, grid=grid, curves=curves, train={**bank.train, "seed": seed})
 
 
+def _config(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "seed"}
+
+
 def pairs_of(bank: Bank) -> list[Pair]:
-    """Select on one seed and judge on another, each way round; one seed: the same curves."""
+    """Select on one seed and judge on another, each way round; one seed: the same curves.
+    None where no configuration has a run on every seed."""
     seeds = bank.grid.get("seed") or []
     if len(seeds) < 2:
         return [Pair(select=bank, judge=bank, label="one seed: selected and judged on it")]
+    # Only configurations recorded on every seed: a choice must have a curve to be judged on
+    # (a partial recording would otherwise count against the arms that choose its gaps).
+    recorded: dict[tuple[tuple[str, Any], ...], set[Any]] = {}
+    for c in bank.trained:
+        recorded.setdefault(_key(_config(c.params)), set()).add(c.params.get("seed"))
+    common = {config for config, got in recorded.items() if got >= set(seeds)}
+    kept = tuple(c for c in bank.curves if _key(_config(c.params)) in common)
+    if not common:
+        return []
+    bank = dataclasses.replace(bank, curves=kept)
     subs = {s: sub_bank(bank, s) for s in seeds}
     return [
         Pair(select=subs[a], judge=subs[b], label=f"selected on seed {a}, judged on seed {b}")
@@ -371,6 +387,8 @@ def recipes_regret(bank: Bank, recipes: Sequence[Recipe], policy: Policy) -> flo
     from sweeper.replay import portfolio_queue
 
     pairs = pairs_of(bank)
+    if not pairs:
+        return math.inf
     queued = portfolio_queue(
         pairs[0].select,
         policy,
@@ -491,6 +509,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="what every arm selects on (the sweep's sweep.objective; recipes alike)",
     )
     p.add_argument("--learned-out", type=Path, default=None, help="write the learned portfolio")
+    p.add_argument(
+        "--min-configs",
+        type=int,
+        default=MIN_CONFIGS,
+        help="fewer configurations recorded (on every seed) than this: no verdict on a bank",
+    )
+    p.add_argument("--json", type=Path, default=None, help="the verdicts, machine-readable")
     args = p.parse_args(argv)
     if args.reps < 1 or args.k < 1:
         p.error(f"--reps and --k must be >= 1 but got {args.reps} and {args.k}.")
@@ -556,6 +581,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {}
     for path, bank in zip(paths, banks, strict=True):
         pairs = pairs_of(bank)
+        if not pairs:
+            print(f"\n## {bank.task}: {path.name}: no configuration recorded on every seed yet")
+            continue
         started = time.perf_counter()
         recipe_arms = [recipe_arm(f"recipe {n}", g, pairs) for n, g in recipe_grids().items()]
         sweeps = [
@@ -579,16 +607,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(bank.trained)} recorded runs; {pairs[0].label}"
             f"{' and back' if len(pairs) > 1 else ''})\n"
         )
+        common = len(pairs[0].select.trained)
+        if len(pairs) > 1:
+            print(f"{common} configurations recorded on every seed (only those are replayed).")
+        if common < args.min_configs:
+            print(
+                f"Too few configurations to tell arms apart (under {args.min_configs}: every arm "
+                "lands on the same runs); figures shown, no verdict drawn.\n"
+            )
         print(table([*recipe_arms, *sweeps], metric=bank.metric, reference=reference))
         print(
             f"\n(epochs: median per sweep, or the recipe grid's, every grid point once; x recipe: "
             f"over the best recipe's grid, {reference:.1f} epochs)"
         )
-        for sweep in sweeps:
+        for sweep in sweeps if common >= args.min_configs else ():
             line, facts = verdict(bank, recipe_arms, sweep)
             print(f"- {line}")
             report.setdefault(path.name, {})[sweep.name] = facts
         print(f"  .. {path.name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    if args.json is not None:
+        import json
+
+        args.json.write_text(json.dumps(report, indent=1, default=str))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,10 @@ def two_seed_bank() -> Bank:
         2: {1e-5: [0.70, 0.69], 2e-5: [0.66, 0.63], 3e-5: [0.61, 0.54], 1e-4: [0.80, 0.90]},
     }
     curves = [_seeded(lr, s, losses[s][lr]) for s in (1, 2) for lr in LRS]
+    # Best of all on seed 1, but never recorded on seed 2: nothing can be judged on it.
+    curves.append(_seeded(5e-5, 1, [0.40, 0.30]))
     bank = bank_of(*curves)  # type: ignore[arg-type]
-    return dataclasses.replace(bank, task="toy-b", grid={"lr": list(LRS), "seed": [1, 2]})
+    return dataclasses.replace(bank, task="toy-b", grid={"lr": [*LRS, 5e-5], "seed": [1, 2]})
 
 
 def test_choices_are_judged_on_the_other_seed_at_the_same_step() -> None:
@@ -40,9 +43,10 @@ def test_choices_are_judged_on_the_other_seed_at_the_same_step() -> None:
     ]
     # A "recipe" grid of 3e-5 and 1e-4: seed 1 picks 1e-4 (0.50 at its 2nd evaluation), judged
     # on seed 2 there (0.90); seed 2 picks 3e-5 (0.54, 2nd evaluation), judged on seed 1 (0.55).
-    arm = bench_portfolio.recipe_arm("toy", [{"lr": 3e-5}, {"lr": 1e-4}], pairs)
+    arm = bench_portfolio.recipe_arm("toy", [{"lr": 3e-5}, {"lr": 1e-4}, {"lr": 5e-5}], pairs)
     assert [j.val_loss for j in arm.judged if j is not None] == [0.90, 0.55]
-    assert arm.epochs == [2.0, 2.0]  # two one-epoch runs per grid
+    # lr 5e-5 maps to its nearest run recorded on both seeds (3e-5): three one-epoch runs.
+    assert arm.epochs == [3.0, 3.0]
 
 
 def test_command_prints_arms_side_by_side_and_writes_the_learned_portfolio(
@@ -54,9 +58,8 @@ def test_command_prints_arms_side_by_side_and_writes_the_learned_portfolio(
     )
     paths = [save(one, tmp_path / "a.json.gz"), save(two_seed_bank(), tmp_path / "b.json.gz")]
     out_file = tmp_path / "learned.yaml"
-    code = bench_portfolio.main(
-        [*map(str, paths), "--reps", "2", "--k", "1", "--learned-out", str(out_file)]
-    )
+    args = ["--reps", "2", "--k", "1", "--learned-out", str(out_file), "--min-configs", "1"]
+    code = bench_portfolio.main([*map(str, paths), *args, "--json", str(tmp_path / "v.json")])
     out = capsys.readouterr().out
     assert code == 0
     for arm in ("recipe BERT", "recipe RoBERTa", "recipe Mosbach", "sweep portfolio=recipes"):
@@ -65,5 +68,9 @@ def test_command_prints_arms_side_by_side_and_writes_the_learned_portfolio(
     assert "selected on seed 1, judged on seed 2" in out
     assert "one seed: selected and judged on it" in out
     assert "| toy-a (" in out and "| toy-b (" in out  # each task held out once
+    verdicts = json.loads((tmp_path / "v.json").read_text())
+    assert set(verdicts) == {"a.json.gz", "b.json.gz"}
+    for facts in verdicts["b.json.gz"].values():
+        assert facts["best_recipe"].startswith("recipe ") and facts["recipe_seed_std"] >= 0
     (learned,) = load_recipes(out_file)
     assert learned.settings["lr"] in LRS
