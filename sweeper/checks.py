@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeper.config import CONF_DIR, resolve
+from sweeper.direction import OBJECTIVES, monitored
 from sweeper.errors import ConfigError
 from sweeper.objective import load_objective
 from sweeper.portfolio import PORTFOLIOS, Recipe, Start, fit, recipes_for, start
@@ -40,9 +41,6 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from sweeper.objective import TaskInfo
-
-
-OBJECTIVES = ("val_loss", "metric")
 
 
 # One declarative rule per key of each checked node (the train node's are settings.RULES).
@@ -75,7 +73,7 @@ class SweepSettings:
 
     @classmethod
     def from_mapping(cls, sweep: Mapping[str, Any]) -> SweepSettings:
-        sweep = {"objective": "val_loss", "max_failure_rate": 0.5, "portfolio": "recipes", **sweep}
+        sweep = {"objective": "auto", "max_failure_rate": 0.5, "portfolio": "recipes", **sweep}
         check_node("sweep", sweep, SWEEP_RULES)
         n, name, objective = sweep["n_trials"], sweep["study_name"], sweep["objective"]
         timeout, rate = sweep.get("timeout_s"), sweep["max_failure_rate"]
@@ -239,6 +237,17 @@ def check_schedules(checked: Checked, *, num_examples: int) -> None:
             ) from None
 
 
+def monitor_of(checked: Checked, info: TaskInfo) -> str:
+    """What the trials of ``checked`` optimize on the data ``info`` describes (sweep.objective,
+    with ``auto`` decided by the task type: :func:`sweeper.direction.monitored`)."""
+    return monitored(
+        checked.sweep.objective,
+        metric=info.metric,
+        is_regression=info.is_regression,
+        reported=info.metrics,
+    )
+
+
 def fingerprint_of(checked: Checked, *, info: TaskInfo, monitor: str) -> dict[str, str]:
     """The study fingerprint of ``checked`` on the data ``info`` describes, optimizing
     ``monitor``: what the sweep records on its study and what resuming or recommending compares.
@@ -267,4 +276,5 @@ __all__ = [
     "check_schedules",
     "fingerprint_of",
     "fit_to_data",
+    "monitor_of",
 ]

@@ -70,6 +70,9 @@ class TaskInfo:
     num_eval: int
     metric: str  # the task's main metric (what sweep.objective=metric optimizes)
     is_regression: bool = False
+    # Every metric each evaluation reports (empty: not said); sweep.objective=auto selects on
+    # accuracy instead of a main metric that favours the class prior only where it is reported.
+    metrics: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     # Which way `metric` is better: "minimize" (rmse, mae, wer) or "maximize"; None: by its

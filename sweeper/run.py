@@ -18,9 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.checks import Checked, check, check_schedules, fingerprint_of, fit_to_data
+from sweeper.checks import (
+    Checked,
+    check,
+    check_schedules,
+    fingerprint_of,
+    fit_to_data,
+    monitor_of,
+)
 from sweeper.config import flatten
-from sweeper.direction import direction_of, monitored
+from sweeper.direction import direction_of
 from sweeper.objective import Objective, TaskInfo
 from sweeper.outages import check_writable, disk_failure
 from sweeper.progress import Progress, quiet_libraries
@@ -309,7 +316,7 @@ def run(cfg: DictConfig | Mapping[str, Any]) -> float | None:
     # (0.6 s -> < 1 ms per trial, measured); each trial's own garbage is still collected.
     gc.collect()
     gc.freeze()
-    monitor = monitored(checked.sweep.objective, metric=info.metric)
+    monitor = monitor_of(checked, info)
     direction = direction_of(monitor, declared=info.metric_direction)
     fingerprint = fingerprint_of(checked, info=info, monitor=monitor)
     seed = int(cfg_plain["seed"])

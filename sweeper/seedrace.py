@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sweeper.direction import Direction, direction_of, monitored
+from sweeper.direction import Direction, direction_of
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.settings import Range, Rule, TrainSettings, check_node
 from sweeper.training import make_objective, new_reporter, resolve_device, train_once
@@ -275,7 +275,7 @@ def race(
 
 def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
     """``python -m sweeper.seedrace``: the race the config describes; prints it, returns it."""
-    from sweeper.checks import check
+    from sweeper.checks import check, monitor_of
     from sweeper.errors import ConfigError
     from sweeper.progress import quiet_libraries
 
@@ -290,7 +290,7 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
     info = objective.prepare()
     settings = checked.train
     settings.check_schedule(info.num_train)
-    monitor = monitored(checked.sweep.objective, metric=info.metric)
+    monitor = monitor_of(checked, info)
     chance = info.chance.get(info.metric)
     base = int(settings.seed)
     result = race(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeper.direction import better, monitored, worst
+from sweeper.direction import better, worst
 from sweeper.errors import StudyError
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
@@ -137,12 +137,12 @@ class Session:
         The same check, and the same one-line refusal, as resuming the sweep; ``self.checked``
         becomes the fitted config the sweep ran (``num_epochs.high: auto`` fitted to the data).
         """
-        from sweeper.checks import fingerprint_of, fit_to_data
+        from sweeper.checks import fingerprint_of, fit_to_data, monitor_of
         from sweeper.study import check_fingerprint
 
         info = self.objective.prepare()
         self.checked = fit_to_data(self.checked, num_train=info.num_train)
-        monitor = monitored(self.checked.sweep.objective, metric=info.metric)
+        monitor = monitor_of(self.checked, info)
         recorded = self.study.user_attrs.get("fingerprint")
         if recorded is not None:
             check_fingerprint(

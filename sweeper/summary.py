@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sweeper.boundary import edge_findings
 from sweeper.chance import nothing_learned
 from sweeper.config import task_overrides
+from sweeper.direction import why_monitored
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.results import TrialRecord, ranked, records
 from sweeper.secrets import redact
@@ -80,6 +81,16 @@ def announce(
         train.evals_per_epoch,
         f"patience {train.patience}" if train.patience is not None else "off",
         ", ".join(checked.space.names) or "nothing",
+    )
+    log.info(
+        "why %s: %s",
+        monitor,
+        why_monitored(
+            checked.sweep.objective,
+            monitor=monitor,
+            metric=info.metric,
+            is_regression=info.is_regression,
+        ),
     )
     for line in checked.fitted:
         log.info("search space: %s", line)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     """Train once with ``cfg.train``; prints and returns the outcome."""
-    from sweeper.checks import check
-    from sweeper.direction import direction_of, monitored
+    from sweeper.checks import check, monitor_of
+    from sweeper.direction import direction_of
     from sweeper.secrets import install_log_filter, register_url
     from sweeper.tracking import NullRun, open_tracker
     from sweeper.training import make_objective, new_reporter, resolve_device, train_once
@@ -35,7 +35,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     register_url(str(cfg_plain["tracking"].get("uri") or ""))
     objective = make_objective(cfg_plain)
     info = objective.prepare()
-    monitor = monitored(checked.sweep.objective, metric=info.metric)
+    monitor = monitor_of(checked, info)
     direction = direction_of(monitor, declared=info.metric_direction)
     settings = checked.train
     run: Any = NullRun()

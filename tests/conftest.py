@@ -53,6 +53,8 @@ def tiny_overrides(results_dir: Path, model_dir: Path, *extra: str) -> list[str]
         "sweep.n_trials=3",
         "quiet=true",
         "sweep.portfolio=none",  # the recipes' long schedules are not what these tests run
+        "sweep.objective=val_loss",  # what these tests select on (auto: the task metric)
+        "++search_space.batch_size=null",  # at train.batch_size=16
         *extra,
     ]
 

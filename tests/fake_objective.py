@@ -102,5 +102,7 @@ def fake_overrides(root: object, *extra: str) -> list[str]:
         "train.log_every_steps=5",
         "quiet=true",
         "sweep.portfolio=none",  # tests of the sweep machinery start from their own draws
+        "sweep.objective=val_loss",  # and select on the loss (its accuracy is 1 - loss)
+        "++search_space.batch_size=null",  # at train.batch_size (the step counts tests pin)
         *extra,
     ]

@@ -97,7 +97,10 @@ def test_adding_a_search_space_entry_from_the_command_line() -> None:
         ("train.scheduler=cosine_typo", "train.scheduler must be one of"),
         ("data.task=sst3", "data.task must be one of"),
         ("data.source=ftp", "data.source must be one of"),
-        ("sweep.objective=accuracy", r"sweep.objective must be one of \['val_loss', 'metric'\]"),
+        (
+            "sweep.objective=accuracy",
+            r"sweep.objective must be one of \['auto', 'val_loss', 'metric'\]",
+        ),
         ("device=tpu", "device must be"),
         ("pruner.n_startup_trials=-1", "pruner"),
         (
@@ -251,3 +254,75 @@ def test_printed_commands_repeat_a_users_config_dir(tmp_path: Path) -> None:
     )
     assert code == 0
     assert seen == [[f"--config-dir={tmp_path / 'my_conf'}", "+experiment=mine", "seed=3"]]
+
+
+# ----------------------------------------------------------------------------- sweep.objective
+
+
+@pytest.mark.parametrize(
+    ("objective", "metric", "is_regression", "reported", "monitor"),
+    [
+        ("auto", "accuracy", False, ("accuracy",), "accuracy"),  # SST-2: the task metric
+        ("auto", "matthews_corr", False, ("matthews_corr", "accuracy"), "matthews_corr"),  # CoLA
+        # MRPC: F1 of the positive class rewards predicting "positive" for everything (0.81 on
+        # its dev set): accuracy, which the task reports too.
+        ("auto", "f1", False, ("f1", "accuracy"), "accuracy"),
+        ("auto", "f1", False, (), "f1"),  # accuracy not known to be reported: the main metric
+        ("auto", "pearson", True, ("pearson", "spearman"), "val_loss"),  # regression: the loss
+        ("auto", "val_loss", False, (), "val_loss"),  # a loop that reports no metric
+        ("val_loss", "matthews_corr", False, ("matthews_corr",), "val_loss"),
+        ("metric", "f1", False, ("f1", "accuracy"), "f1"),  # explicit: the main metric as is
+        ("metric", "pearson", True, ("pearson",), "pearson"),
+    ],
+)
+def test_the_objective_is_chosen_by_task_type(
+    objective: str, metric: str, is_regression: bool, reported: tuple[str, ...], monitor: str
+) -> None:
+    from sweeper.direction import monitored
+
+    assert (
+        monitored(objective, metric=metric, is_regression=is_regression, reported=reported)
+        == monitor
+    )
+
+
+def test_auto_is_the_default_objective_and_the_start_up_lines_say_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    import optuna
+
+    from sweeper.direction import why_monitored
+    from sweeper.run import run
+    from tests.fake_objective import fake_overrides
+
+    assert check(compose([])).sweep.objective == "auto"
+    caplog.set_level(logging.INFO, logger="sweeper")
+    overrides = [o for o in fake_overrides(tmp_path) if o != "sweep.objective=val_loss"]
+    run(compose([*overrides, "tracking=none", "sweep.n_trials=2", "sweep.study_name=t"]))
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert study.direction.name == "MAXIMIZE"
+    assert study.user_attrs["task_info"]["monitor"] == "accuracy"
+    assert all(
+        t.value == max(e["accuracy"] for e in t.user_attrs["evals"])
+        for t in study.trials
+        if t.state.name == "COMPLETE"
+    )
+    assert "objective: maximize accuracy (best over evaluations)" in caplog.text
+    assert (
+        "why accuracy: sweep.objective=auto: a classification task is selected on its metric, "
+        "not the loss"
+    ) in caplog.text
+    # The other reasons, one line each.
+    assert why_monitored("val_loss", monitor="val_loss", metric="accuracy") == (
+        "sweep.objective=val_loss"
+    )
+    assert (
+        "regression task is selected on the loss it trains on (sweep.objective=metric: on "
+        "pearson)"
+        in why_monitored("auto", monitor="val_loss", metric="pearson", is_regression=True)
+    )
+    assert "on accuracy rather than its main metric f1, which a constant majority prediction" in (
+        why_monitored("auto", monitor="accuracy", metric="f1")
+    )

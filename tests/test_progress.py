@@ -69,6 +69,10 @@ def fake_args(root: Path, *extra: str) -> list[str]:
         # examples): the step counts below come from the draws of a 1-3 epoch range.
         "search_space.num_epochs.high=3",
         WEIGHT_DECAY,
+        # The sweep machinery as it was: no recipes first, the loss selects, batch as set.
+        "sweep.portfolio=none",
+        "sweep.objective=val_loss",
+        "++search_space.batch_size=null",
         *extra,
     ]
 

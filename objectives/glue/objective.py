@@ -112,6 +112,7 @@ class GlueObjective:
             num_eval=len(data.evals["validation"]),
             metric=data.task.main_metric,
             is_regression=data.task.is_regression,
+            metrics=tuple(data.task.metrics),
             notes=tuple(data.notes),
             details=details,
             chance=chance_metrics(data.task, data.train.labels, data.evals["validation"]),

@@ -526,6 +526,7 @@ def record(
             "tracking=none",
             "train.patience=null",
             "train.divergence_factor=null",
+            "sweep.portfolio=none",  # the grid is the whole start (and the bank's identity)
             f"sweep.n_trials={n}",
             f"sweep.study_name={study_name}",
             "quiet=true",
