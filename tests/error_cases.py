@@ -166,7 +166,7 @@ CASES: tuple[Case, ...] = (
     Case(
         id="space-auto-elsewhere",
         area="search space",
-        tried="auto in a bound other than num_epochs.high",
+        tried="auto anywhere but num_epochs.high and batch_size.choices",
         args=("search_space.lr.high=auto",),
         expect=(
             "search_space.lr.high: auto is allowed only in search_space.num_epochs.high",

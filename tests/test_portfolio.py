@@ -238,3 +238,16 @@ def test_a_changed_portfolio_does_not_resume_the_study(tmp_path: Path) -> None:
         _sweep(tmp_path, "sweep.n_trials=4")
     _sweep(tmp_path, "sweep.n_trials=3", "sweep.portfolio=none")  # unchanged: resumes
     assert len(_study(tmp_path).trials) == 3
+
+
+def test_on_small_data_the_default_start_runs_the_recipes_batches_and_lengths() -> None:
+    checked = fit_to_data(check(compose(["sweep.n_trials=8"])), num_train=1_000)
+    assert [
+        (f.name, f.params["batch_size"], f.params["num_epochs"]) for f in checked.start.recipes
+    ] == [
+        ("bert-2e-5", 32, 3),
+        ("roberta-2e-5", 32, 10),
+        ("mosbach-2e-5", 16, 20),
+        ("bert-3e-5", 32, 3),
+    ]
+    assert checked.queued == [f.params for f in checked.start.recipes]  # no sweep.enqueue here

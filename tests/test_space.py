@@ -382,3 +382,65 @@ def test_fit_to_data_resolves_the_config_and_rechecks_queued_trials() -> None:
     assert checked.cfg["search_space"]["num_epochs"]["high"] == "auto"
     with pytest.raises(ConfigError, match=r"sweep.enqueue\[0\].num_epochs must be in \[1, 3\]"):
         fit_to_data(checked, num_train=50_000)
+
+
+@pytest.mark.parametrize(
+    ("num_train", "choices"),
+    [
+        (None, [16, 32]),  # unknown size: searched (config checks see every corner)
+        (200, [16, 32]),
+        (1_000, [16, 32]),  # CoLA at 1,000: the recipes' batches are reachable
+        (3_668, [16, 32]),  # MRPC
+        (8_551, [16, 32]),  # CoLA
+        (10_000, None),  # from here on, train.batch_size as set
+        (12_000, None),  # the glue experiment's SST-2 subset keeps its batch of 64
+    ],
+)
+def test_auto_batch_sizes_are_searched_on_small_data_only(
+    num_train: int | None, choices: list[int] | None
+) -> None:
+    from sweeper.space import fit_space
+
+    raw = {
+        "lr": {"type": "float", "low": 1e-5, "high": 1e-4},
+        "batch_size": {"type": "categorical", "choices": "auto"},
+    }
+    fitted, lines = fit_space(raw, num_train=num_train)
+    assert fitted is not None
+    if choices is None:
+        assert fitted["batch_size"] is None and "batch_size" not in parse_space(fitted).names
+        assert lines == [
+            f"batch_size not searched (train.batch_size): fitted to {num_train:,} training "
+            "examples (search_space.batch_size.choices=auto: [16, 32] below 10,000 examples, "
+            "train.batch_size from there; set search_space.batch_size=null to fix it)"
+        ]
+    else:
+        assert fitted["batch_size"] == {"type": "categorical", "choices": choices}
+        assert parse_space(fitted).entry("batch_size").choices == tuple(choices)
+        assert bool(lines) == bool(num_train)
+        assert all(line.startswith("batch_size in [16, 32]: fitted to") for line in lines)
+    assert raw["batch_size"]["choices"] == "auto"  # the input is not changed
+
+
+def test_auto_choices_are_only_for_the_batch_size() -> None:
+    with pytest.raises(
+        ConfigError, match=r"search_space.scheduler.choices: auto is allowed only in"
+    ):
+        parse_space({"scheduler": {"type": "categorical", "choices": "auto"}})
+
+
+def test_the_default_space_reaches_the_small_data_recipes() -> None:
+    # Batch 16/32 with lr 1e-5..3e-5 for 6-20 epochs: what learns on small data (issue 22).
+    from sweeper.checks import check, fit_to_data
+    from sweeper.config import compose
+
+    checked = check(compose([]))
+    small = fit_to_data(checked, num_train=1_000)
+    space = small.space
+    assert space.entry("batch_size").choices == (16, 32)
+    assert space.entry("num_epochs").high == 20
+    assert space.entry("lr").contains(1e-5) and space.entry("lr").contains(3e-5)
+    assert any("batch_size in [16, 32]" in line for line in small.fitted)
+    large = fit_to_data(checked, num_train=12_000)
+    assert "batch_size" not in large.space.names
+    assert large.cfg["search_space"]["batch_size"] is None  # in the fingerprint as not searched
