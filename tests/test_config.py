@@ -119,7 +119,8 @@ def test_unknown_group_option_lists_the_options(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert (
-        "pruner=medain: no such option; pruner options are ['curve', 'hyperband', 'median'" in err
+        "pruner=medain: no such option; pruner options are ['beat', 'curve', 'hyperband', 'median'"
+        in err
     )
 
 
@@ -150,7 +151,7 @@ def test_cfg_job_and_help_run_without_training() -> None:
     helped = _cli("--help")
     assert helped.returncode == 0
     for text in (
-        "pruner: curve, hyperband, median",
+        "pruner: beat, curve, hyperband, median",
         "data.task=mrpc",
         "search_space.lr.high",
         "pruner=hyperband",
