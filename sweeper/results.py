@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 # Why a stale trial failed. Optuna fails it before any callback runs and a finished trial takes
-# no more attributes, so the worker that fails it (sweeper.study._StaleRetry) puts the reason on
-# the study, under this key with the trial's number.
+# no more attributes, so the worker that fails it (sweeper.study.storage._StaleRetry) puts the
+# reason on the study, under this key with the trial's number.
 STALE_REASON = "worker stopped sending heartbeats"
 STALE_KEY = "reason:trial {}"
 # A trial's last pruner step as planned (its schedule's end, in evaluations), set by the prune

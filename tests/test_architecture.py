@@ -43,7 +43,14 @@ LAYERS: dict[str, int] = {
     "sweeper.plots": 3,
     "sweeper.boundary": 3,  # best trials at an edge of the space: a finding (pure)
     # 4. the study, one training run, progress display
-    "sweeper.study": 4,
+    "sweeper.study": 4,  # re-exports the package's modules below
+    "sweeper.study.private": 4,  # the two uses of Optuna's private API
+    "sweeper.study.storage": 4,  # open_storage, heartbeats on a journal, tolerant PostgreSQL
+    "sweeper.study.samplers": 4,  # build_sampler, build_pruner
+    "sweeper.study.fingerprint": 4,  # what defines a study
+    "sweeper.study.resume": 4,  # create or resume a study under its fingerprint
+    "sweeper.study.trials": 4,  # queued sets, retries, counts, slots, stale trials
+    "sweeper.study.prune": 4,  # the prune hook
     "sweeper.training": 4,
     "sweeper.progress": 4,
     "sweeper.pruners": 4,  # Optuna pruners of sweeper's own (pruner=curve)
@@ -78,6 +85,7 @@ LAYERS: dict[str, int] = {
 OBJECTIVE_MAY_IMPORT = 3
 OPTUNA_OR_MLFLOW = {
     "sweeper.study",
+    *(m for m in LAYERS if m.startswith("sweeper.study.")),
     "sweeper.tracking",
     *(m for m in LAYERS if m.startswith("sweeper.tracking.")),
     "sweeper.reporting",

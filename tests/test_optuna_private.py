@@ -1,7 +1,7 @@
-"""Optuna's private API that sweeper uses (sweeper.study): fail loudly when it changes.
+"""Optuna's private API that sweeper uses (sweeper.study.private): fail loudly when it changes.
 
-Each use is isolated in one function of sweeper/study.py; if a test here fails after an Optuna
-upgrade, that function is the one place to fix.
+Each use is isolated in one function of sweeper/study/private.py; if a test here fails after an
+Optuna upgrade, that function is the one place to fix.
 """
 
 from __future__ import annotations
