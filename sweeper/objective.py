@@ -14,7 +14,6 @@ and tracking.
 from __future__ import annotations
 
 import enum
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sweeper.direction import DIRECTIONS, Direction
+from sweeper.dotted import import_dotted, offers
 from sweeper.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -146,53 +146,9 @@ PREPARE_ARGS = ("data", "model", "seed")  # what a module-level prepare() may as
 
 
 def _import(path: str) -> Any:
-    """The object a dotted ``path`` names: the longest importable module, then attributes."""
-    parts = path.split(".")
-    if not path or not all(part.isidentifier() for part in parts):
-        raise ConfigError(
-            f"objective must be a dotted Python name (package.module.function or .Class) but "
-            f"got {path!r}."
-        )
-    target: Any = None
-    taken = 0  # leading parts that are modules; the rest are attributes
-    for i in range(1, len(parts) + 1):
-        name = ".".join(parts[:i])
-        try:
-            target = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name and i > 1:
-                break  # not a module: an attribute of the one before
-            if err.name == name:
-                raise ConfigError(
-                    f"objective={path}: no module {name!r} (not installed, not on PYTHONPATH); "
-                    f"{_CONTRACT}."
-                ) from None
-            raise ConfigError(f"objective={path}: importing {name} failed: {err}.") from None
-        except Exception as err:  # the user's module failed at import: say how, on one line
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            raise ConfigError(
-                f"objective={path}: importing {name} failed: {type(err).__name__}: {first}."
-            ) from None
-        taken = i
-    for attr in parts[taken:]:
-        if not hasattr(target, attr):
-            where = target.__name__ if isinstance(target, ModuleType) else repr(target)
-            raise ConfigError(
-                f"objective={path}: {where} has no {attr!r}; it has {_offers(target)}."
-            )
-        target = getattr(target, attr)
-    return target
-
-
-def _offers(target: Any) -> list[str]:
-    """The public classes and functions defined in module (or class) ``target``."""
-    home = getattr(target, "__name__", None)
-    return sorted(
-        name
-        for name, value in vars(target).items()
-        if not name.startswith("_")
-        and callable(value)
-        and (not isinstance(target, ModuleType) or getattr(value, "__module__", None) == home)
+    """The object a dotted ``path`` names (:func:`sweeper.dotted.import_dotted`)."""
+    return import_dotted(
+        path, key="objective", allowed=_CONTRACT, form="package.module.function or .Class"
     )
 
 
@@ -241,7 +197,7 @@ def load_objective(path: str) -> Callable[..., Objective]:
         if not callable(target):
             raise ConfigError(
                 f"objective={path}: module {module.__name__} has no function train; it has "
-                f"{_offers(module)}; {_CONTRACT}."
+                f"{offers(module)}; {_CONTRACT}."
             )
     elif callable(target):
         module = inspect.getmodule(target)

@@ -289,6 +289,26 @@ CASES: tuple[Case, ...] = (
         stage="args",
     ),
     Case(
+        id="config-target-no-module",
+        area="config",
+        tried="a pruner class whose module does not import",
+        args=("pruner._target_=my_pruners.StopEarly",),
+        expect=(
+            "pruner._target_=my_pruners.StopEarly: no module 'my_pruners' (not installed, not on "
+            "PYTHONPATH); allowed: a class derived from optuna.pruners.BasePruner",
+        ),
+    ),
+    Case(
+        id="config-target-not-a-sampler",
+        area="config",
+        tried="a sampler target that is not a sampler class",
+        args=("sampler._target_=optuna.pruners.MedianPruner",),
+        expect=(
+            "sampler._target_ must be a class derived from optuna.samplers.BaseSampler but got "
+            "'optuna.pruners.MedianPruner'",
+        ),
+    ),
+    Case(
         id="config-unknown-experiment",
         area="config",
         tried="an unknown experiment",

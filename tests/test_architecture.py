@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "sweeper.formatting": 0,
     "sweeper.signals": 0,
     "sweeper.chance": 0,  # when a value has left chance: the pruner's and summaries' one rule
+    "sweeper.dotted": 0,  # importing a dotted name from the config (objective, _target_)
     # 1. step math, config plumbing
     "sweeper.schedule": 1,
     "sweeper.config": 1,

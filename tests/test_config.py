@@ -178,13 +178,25 @@ def test_each_command_has_its_own_help(module: str, texts: list[str]) -> None:
     [
         (
             "sampler._target_=os.system",
-            r"sampler._target_ must be a class in optuna.samplers.\* but got 'os.system'",
+            r"sampler._target_ must be a class derived from optuna.samplers.BaseSampler but got "
+            "'os.system'",
         ),
-        ("pruner._target_=subprocess.run", r"pruner._target_ must be a class in optuna.pruners.\*"),
-        ("pruner.wrapped_pruner._target_=builtins.exec", "pruner._target_ must be a class"),
+        (
+            "pruner._target_=subprocess.run",
+            r"pruner._target_ must be a class derived from optuna.pruners.BasePruner but got",
+        ),
+        (
+            "pruner.wrapped_pruner._target_=builtins.exec",
+            r"pruner.wrapped_pruner._target_ must be a class but got 'builtins.exec'\.",
+        ),
+        (
+            "pruner._target_=tests.user_objectives.pruners.NoSuchPruner",
+            r"pruner._target_=tests.user_objectives.pruners.NoSuchPruner: "
+            r"tests.user_objectives.pruners has no 'NoSuchPruner'; it has \['EveryOtherPruner', ",
+        ),
     ],
 )
-def test_only_optuna_classes_are_built_from_config(override: str, match: str) -> None:
+def test_only_sampler_and_pruner_classes_are_built_from_config(override: str, match: str) -> None:
     extra = ["pruner=patient"] if "wrapped" in override else []
     with pytest.raises(ConfigError, match=match):
         check(compose(["+experiment=glue", *extra, override]))

@@ -444,3 +444,28 @@ def test_an_interrupted_trial_runs_again_with_its_settings(
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     assert retry.state in finished
     assert sum(t.state in finished for t in trials) == 3
+
+
+def test_a_users_own_pruner_and_sampler_run_a_sweep(tmp_path: Path) -> None:
+    # Issue 24 #6: a `_target_` outside optuna.* and sweeper.pruners.* was refused, while a
+    # user's objective may be any dotted name that imports.
+    from optuna.trial import TrialState
+
+    from tests.user_objectives import pruners
+
+    pruners.SEEN.clear()
+    sweep(
+        tmp_path,
+        "pruner=none",
+        "pruner._target_=tests.user_objectives.pruners.EveryOtherPruner",
+        "+pruner.first_step=1",
+        "sampler._target_=tests.user_objectives.pruners.LoggedSampler",
+    )
+    trials = study(tmp_path).trials
+    assert [t.state for t in trials] == [
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.COMPLETE,
+    ]
+    assert trials[1].last_step == 1
+    assert sorted(set(pruners.SEEN)) == [0, 1, 2]

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sweeper.dotted import import_dotted
 from sweeper.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -92,18 +93,46 @@ def _per_trial_sampler_class() -> type:
 _SEQUENCE_SAMPLERS = ("optuna.samplers.QMCSampler", "optuna.samplers.GridSampler")
 
 
-def _check_targets(node: Any, *, group: str, allowed: str | tuple[str, ...]) -> None:
-    """Only Optuna's (and sweeper's own) classes may be built from config: a ``_target_`` is a
-    call."""
+# Examples of what each group's `_target_` may name, besides the user's own classes.
+_EXAMPLES = {
+    "sampler": "optuna.samplers.TPESampler",
+    "pruner": "optuna.pruners.MedianPruner, sweeper.pruners.CurvePruner",
+}
+
+
+def _check_targets(node: Any, *, key: str, group: str | None = None) -> None:
+    """Each ``_target_`` in ``node`` names a class that imports: the node's own (``group``) one
+    derived from the group's Optuna base class, nested ones (a wrapped pruner) any class.
+
+    A ``_target_`` is called with its node's arguments: only a class (never a function such as
+    ``os.system``) is built from config.
+
+    Raises:
+        ConfigError: one line naming the key and the value, before anything is built.
+    """
+    import optuna
+
     if isinstance(node, Mapping):
         target = node.get("_target_")
-        if target is not None and not str(target).startswith(allowed):
-            where = " or ".join(
-                f"{a}*" for a in ((allowed,) if isinstance(allowed, str) else allowed)
-            )
-            raise ConfigError(f"{group}._target_ must be a class in {where} but got {target!r}.")
-        for value in node.values():
-            _check_targets(value, group=group, allowed=allowed)
+        if target is not None:
+            base: type = object
+            what = "a class"
+            allowed = "allowed: a class, by its dotted name"
+            if group is not None:
+                base = {
+                    "sampler": optuna.samplers.BaseSampler,
+                    "pruner": optuna.pruners.BasePruner,
+                }[group]
+                what = f"a class derived from optuna.{group}s.{base.__name__}"
+                allowed = f"allowed: {what}, by its dotted name ({_EXAMPLES[group]} or your own)"
+            found = import_dotted(str(target), key=f"{key}._target_", allowed=allowed)
+            if not isinstance(found, type) or not issubclass(found, base):
+                raise ConfigError(f"{key}._target_ must be {what} but got {target!r}.")
+        for name, value in node.items():
+            _check_targets(value, key=f"{key}.{name}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_targets(value, key=f"{key}[{index}]")
 
 
 def build_sampler(
@@ -112,7 +141,7 @@ def build_sampler(
     """The configured sampler (``_target_`` + arguments), seeded per trial from ``seed``."""
     from hydra.utils import instantiate
 
-    _check_targets(cfg, group="sampler", allowed="optuna.samplers.")
+    _check_targets(cfg, key="sampler", group="sampler")
     target = str(cfg.get("_target_", ""))
     kwargs = {k: v for k, v in cfg.items() if k != "seed"}
     if target.endswith("GridSampler"):
@@ -147,7 +176,7 @@ def build_pruner(cfg: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     """The configured pruner (``_target_`` + arguments); its steps are evaluation indices."""
     from hydra.utils import instantiate
 
-    _check_targets(cfg, group="pruner", allowed=("optuna.pruners.", "sweeper.pruners."))
+    _check_targets(cfg, key="pruner", group="pruner")
     try:
         pruner: optuna.pruners.BasePruner = instantiate(dict(cfg))
     except Exception as err:
