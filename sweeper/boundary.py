@@ -18,7 +18,8 @@ from typing import Any
 from sweeper.errors import ConfigError
 from sweeper.formatting import fmt_value
 from sweeper.results import TrialRecord
-from sweeper.settings import RULES, Range, shown_key
+from sweeper.rules import Range
+from sweeper.settings import RULES, shown_key
 from sweeper.space import ParamSpec, SearchSpace, parse_space
 
 # A value within this fraction of an entry's range (in log space for log entries) from a bound

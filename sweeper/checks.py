@@ -18,16 +18,8 @@ from sweeper.direction import OBJECTIVES, monitored
 from sweeper.errors import ConfigError
 from sweeper.objective import load_objective
 from sweeper.portfolio import PORTFOLIOS, Recipe, Start, fit, recipes_for, start
-from sweeper.settings import (
-    Choice,
-    Flag,
-    Range,
-    Rule,
-    Text,
-    TrainSettings,
-    check_node,
-    check_value,
-)
+from sweeper.rules import Choice, Flag, Range, Rule, Text, check_node
+from sweeper.settings import TrainSettings, check_value
 from sweeper.space import SearchSpace, fit_space, parse_space
 from sweeper.study import (
     build_pruner,

@@ -90,7 +90,7 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
     """Run the recommendation the config describes; prints the result, returns it."""
     from sweeper.checks import RECOMMEND_RULES, check
     from sweeper.progress import quiet_libraries
-    from sweeper.settings import check_node
+    from sweeper.rules import check_node
 
     quiet_libraries()
     checked = check(cfg)

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from sweeper.direction import Direction, direction_of
 from sweeper.formatting import fmt_params, fmt_value
-from sweeper.settings import Range, Rule, TrainSettings, check_node
+from sweeper.rules import Range, Rule, check_node
+from sweeper.settings import TrainSettings
 from sweeper.training import make_objective, new_reporter, resolve_device, train_once
 
 if TYPE_CHECKING:

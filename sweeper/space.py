@@ -29,7 +29,8 @@ from itertools import product
 from typing import Any, Protocol
 
 from sweeper.errors import ConfigError
-from sweeper.settings import RULES, Range, check_value, is_finite_number, shown_key
+from sweeper.rules import Range, is_finite_number
+from sweeper.settings import RULES, check_value, shown_key
 
 TYPES = ("float", "int", "categorical")
 _FIELDS = {

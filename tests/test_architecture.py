@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     # 1. step math, config plumbing
     "sweeper.schedule": 1,
     "sweeper.config": 1,
+    "sweeper.rules": 1,  # the declarative rule engine every config node is checked with
     "sweeper.outages": 1,  # a database or disk that went away: waits, one-line errors
     "sweeper.cli": 2,  # runs a command's logic as a Hydra app; imports no command
     # 2. typed settings, the search space, command-line plumbing

@@ -25,8 +25,9 @@ from objectives.glue.data import check_config
 from objectives.glue.tasks import TASKS, Task, get_task
 from objectives.glue.tsv import read_tsv
 from sweeper.errors import SweeperError
+from sweeper.rules import Choice, Range
 from sweeper.schedule import SCHEDULER_PARAMS, SCHEDULERS
-from sweeper.settings import PRECISIONS, RULES, Choice, Range, TrainSettings
+from sweeper.settings import PRECISIONS, RULES, TrainSettings
 from sweeper.space import TYPES, parse_space
 
 FUZZ = settings(

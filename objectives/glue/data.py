@@ -19,7 +19,7 @@ from objectives.glue.examples import TaskData
 from objectives.glue.sources import Source, source_of
 from objectives.glue.subsets import apply_validation
 from sweeper.errors import ConfigError
-from sweeper.settings import Range, Rule, check_node
+from sweeper.rules import Range, Rule, check_node
 
 VALIDATION_MODES = ("dev", "from_train")
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sweeper.errors import ConfigError, StorageError
 from sweeper.outages import Outage, check_sqlite_writable
 from sweeper.results import STALE_KEY, STALE_REASON
+from sweeper.rules import Range, Rule, check_node
 from sweeper.secrets import redact, register_url
-from sweeper.settings import Range, Rule, check_node
 from sweeper.study.private import heartbeat_interface, trial_id
 
 if TYPE_CHECKING:

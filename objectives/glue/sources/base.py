@@ -24,7 +24,7 @@ from objectives.glue.columns import (
 from objectives.glue.examples import Split, TaskData
 from objectives.glue.tasks import Task, get_task
 from sweeper.errors import ConfigError
-from sweeper.settings import Range, Rule, check_node
+from sweeper.rules import Range, Rule, check_node
 
 
 @dataclass(frozen=True)
