@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 STORAGE_KINDS = ("sqlite", "journal", "postgres", "memory")
 HEARTBEAT_ATTR = "sweeper:heartbeat"
 # Called with (study, stale trial) after a stale trial is failed; set by the run (to close the
-# trial's MLflow run) before the first trial starts.
+# trial's tracking run) before the first trial starts.
 StaleHook = Callable[["optuna.Study", "FrozenTrial"], None]
 T = TypeVar("T")
 _SCHEMA_ATTEMPTS = 6
@@ -145,7 +145,7 @@ def check_storage_config(cfg: Mapping[str, Any]) -> None:
 
 
 class _StaleRetry:
-    """Runs the run's stale hook (close MLflow runs), then Optuna's retry callback."""
+    """Runs the run's stale hook (close tracking runs), then Optuna's retry callback."""
 
     def __init__(self, max_retry: int | None) -> None:
         from optuna.storages import RetryHeartbeatStaleTrialCallback
