@@ -283,8 +283,8 @@ CASES: tuple[Case, ...] = (
         tried="an unknown config group option",
         args=("pruner=medain",),
         expect=(
-            "pruner=medain: no such option; pruner options are ['curve', 'hyperband', 'median', "
-            "'none', 'patient', 'percentile', 'successive_halving']",
+            "pruner=medain: no such option; pruner options are ['beat', 'curve', 'hyperband', "
+            "'median', 'none', 'patient', 'percentile', 'successive_halving']",
         ),
         stage="args",
     ),
