@@ -6,7 +6,8 @@ reports ratios of paired repetitions as median [min, max]. Absolute times are pr
 to the ratios they come from.
 
 Run the benchmarks from the repository root as modules (``python -m scripts.bench_loop``), so
-that ``scripts`` and ``tests`` (the fake objective of the quick modes) are importable.
+that ``scripts`` is importable; what the quick modes share with the tests (the scripted
+objective, the tiny model) is in ``sweeper.testing``.
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def model_for(args: argparse.Namespace, work: Path) -> str:
     if args.model:
         return str(args.model)
     if args.quick:
-        from tests.tiny_model import make_tiny_model
+        from sweeper.testing.tiny_model import make_tiny_model
 
         return str(make_tiny_model(work / "tiny-bert"))
     return DEFAULT_MODEL

@@ -1,13 +1,13 @@
 """MLflow server down for 60 s in the middle of a 3-trial sweep vs an undisturbed sweep (issue 17).
 
 Both sweeps log to one MLflow tracking server (``mlflow server`` over SQLite) through a loopback
-proxy (tests.servers.Proxy). In the disturbed sweep the proxy is cut when trial 1 starts, so
-the server is unreachable to the sweep (connections refused and dropped, as when it stops) for
-``--outage-s`` seconds, then restored. The trials are the scripted objective of the tests with
-a fixed wall time per evaluation (``--eval-s``), so the only difference between the two sweeps
-is the outage. Reported side by side: trials failed, metric points in MLflow afterwards (counted
-through the server, against what the study says each trial logged), wall time and its ratio
-(goal: within 5 %), and the lines the user saw.
+proxy (sweeper.testing.servers.Proxy). In the disturbed sweep the proxy is cut when trial 1 starts,
+so the server is unreachable to the sweep (connections refused and dropped, as when it stops) for
+``--outage-s`` seconds, then restored. The trials are the scripted objective of the tests with a
+fixed wall time per evaluation (``--eval-s``), so the only difference between the two sweeps is the
+outage. Reported side by side: trials failed, metric points in MLflow afterwards (counted through
+the server, against what the study says each trial logged), wall time and its ratio (goal: within 5
+%), and the lines the user saw.
 
     python -m scripts.bench_faults              # 60 s outage, trials of about 40 s
     python -m scripts.bench_faults --quick      # CI smoke: 3 s outage, 2 s trials
@@ -16,6 +16,7 @@ through the server, against what the study says each trial logged), wall time an
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ def _sweep(
 
     from sweeper.config import compose
     from sweeper.run import run
-    from tests.fake_objective import fake_overrides
+    from sweeper.testing.fake_objective import fake_overrides
 
     results = work / name
     args = fake_overrides(
@@ -132,42 +133,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.outage_s, args.eval_s = 3.0, 0.5
 
-    from tests.servers import Proxy, mlflow_server
+    from sweeper.testing.servers import Proxy, free_port, serve
 
-    with (
-        _bench.workdir(args.workdir) as work,
-        mlflow_server(
-            f"sqlite:///{work}/server.db",
-            work / "server.out",
-            "--artifacts-destination",
-            str(work / "server-artifacts"),
-            cwd=work,
-        ) as base,
-    ):
-        port = int(base.rsplit(":", 1)[1])
-        _bench.header(
-            "MLflow server down mid-sweep vs undisturbed (issue 17)",
-            [
-                f"server: mlflow server over SQLite at {base}, reached through a proxy",
-                f"sweep: 3 trials x 4 evaluations x {args.eval_s:g} s (scripted objective)",
-                f"outage: {args.outage_s:g} s, from the start of trial 1",
-            ],
-        )
-        results = {}
-        # Unmeasured first: imports, the server's first writes and caches.
-        for name, outage in (("warm-up", False), ("undisturbed", False), ("outage", True)):
-            proxy = Proxy(port)
-            uri = f"http://127.0.0.1:{proxy.port}"
-            result = _sweep(
-                work,
-                name=name,
-                uri=uri,
-                eval_s=0.05 if name == "warm-up" else args.eval_s,
-                outage=(proxy, args.outage_s) if outage else None,
+    with _bench.workdir(args.workdir) as work:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = [sys.executable, "-m", "mlflow", "server", "--workers", "1"]
+        server += ["--backend-store-uri", f"sqlite:///{work}/server.db"]
+        server += ["--artifacts-destination", str(work / "server-artifacts")]
+        server += ["--host", "127.0.0.1", "--port", str(port)]
+        # Without MLflow's job runner (worker processes for its GenAI features), as sweeper.ui.
+        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        with serve(server, f"{base}/health", work / "server.out", cwd=work, env=env):
+            _bench.header(
+                "MLflow server down mid-sweep vs undisturbed (issue 17)",
+                [
+                    f"server: mlflow server over SQLite at {base}, reached through a proxy",
+                    f"sweep: 3 trials x 4 evaluations x {args.eval_s:g} s (scripted objective)",
+                    f"outage: {args.outage_s:g} s, from the start of trial 1",
+                ],
             )
-            proxy.cut()
-            result["points"] = _points(base, name, result["study"])
-            results[name] = result
+            results = {}
+            # Unmeasured first: imports, the server's first writes and caches.
+            for name, outage in (("warm-up", False), ("undisturbed", False), ("outage", True)):
+                proxy = Proxy(port)
+                uri = f"http://127.0.0.1:{proxy.port}"
+                result = _sweep(
+                    work,
+                    name=name,
+                    uri=uri,
+                    eval_s=0.05 if name == "warm-up" else args.eval_s,
+                    outage=(proxy, args.outage_s) if outage else None,
+                )
+                proxy.cut()
+                result["points"] = _points(base, name, result["study"])
+                results[name] = result
 
     calm, hit = results["undisturbed"], results["outage"]
     rows = []

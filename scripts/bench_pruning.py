@@ -76,9 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _bench.workdir(args.workdir) as work:
         if args.quick:
             # The scripted objective: the sweep machinery end to end without a model.
-            data_label = "scripted objective (tests.fake_objective.QuadraticObjective), no model"
+            data_label = (
+                "scripted objective (sweeper.testing.fake_objective.QuadraticObjective), no model"
+            )
             base = [
-                "objective=tests.fake_objective.QuadraticObjective",
+                "objective=sweeper.testing.fake_objective.QuadraticObjective",
                 "data=builtin",
                 "data.builtin.num_train=320",
                 "train.batch_size=32",

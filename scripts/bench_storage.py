@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_url(args.postgres_url)
     with _bench.workdir(args.workdir) as work:
         base = [
-            "objective=tests.fake_objective.QuadraticObjective",
+            "objective=sweeper.testing.fake_objective.QuadraticObjective",
             "data=builtin",
             "data.builtin.num_train=320",
             "train.batch_size=32",  # 2 evaluations per epoch, 1-3 epochs per trial

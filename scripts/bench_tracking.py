@@ -59,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from sweeper.checks import check
     from sweeper.config import compose
+    from sweeper.testing.fake_objective import QuadraticObjective
     from sweeper.tracking.mlflow import MlflowTracker
     from sweeper.training import new_reporter, train_once
-    from tests.fake_objective import QuadraticObjective
 
     with _bench.workdir(args.workdir) as work:
         uri = f"sqlite:///{work}/mlflow.db"
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             compose(
                 [
                     f"results_dir={work}",
-                    "objective=tests.fake_objective.QuadraticObjective",
+                    "objective=sweeper.testing.fake_objective.QuadraticObjective",
                     "data=builtin",
                     f"data.builtin.num_train={args.train_samples}",
                     f"train.batch_size={args.batch_size}",

@@ -80,6 +80,12 @@ LAYERS: dict[str, int] = {
     "sweeper.sync": 7,  # python -m sweeper.sync (sweeper.tracking.sync)
     "sweeper.ui": 7,  # python -m sweeper.ui (sweeper.tracking.ui)
     "sweeper": 7,
+    # What tests and benchmarks share (nothing in sweeper imports it): a scripted objective on
+    # the Objective/Reporter contract, a tiny model, loopback servers.
+    "sweeper.testing": 0,
+    "sweeper.testing.servers": 0,
+    "sweeper.testing.tiny_model": 0,
+    "sweeper.testing.fake_objective": 3,
 }
 # Objectives sit on top of sweeper's contract: they import sweeper's lower layers (errors,
 # objective, settings, schedule), never Optuna- or MLflow-facing modules, and sweeper never
@@ -242,3 +248,43 @@ def test_the_mlflow_check_finds_what_it_forbids() -> None:
         "MlflowClient",
     ):
         assert name in found
+
+
+# Benchmarks and tests share helpers through sweeper.testing, not through each other: scripts/
+# never imports tests/, and only the scripts' own tests import scripts/. The one exception is
+# the generator of docs/errors.md, which renders the test table of bad inputs itself.
+SCRIPTS_MAY_IMPORT_TESTS = {"scripts/errors_table.py"}
+TESTS_OF_SCRIPTS = {"tests/test_benchmarks.py"}
+
+
+def _top_imports(path: Path) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden", "allowed"),
+    [("scripts", "tests", SCRIPTS_MAY_IMPORT_TESTS), ("tests", "scripts", TESTS_OF_SCRIPTS)],
+)
+def test_scripts_and_tests_share_helpers_through_the_package(
+    folder: str, forbidden: str, allowed: set[str]
+) -> None:
+    files = sorted(ROOT.joinpath(folder).rglob("*.py"))
+    assert files
+    found = [
+        str(f.relative_to(ROOT))
+        for f in files
+        if forbidden in _top_imports(f) and str(f.relative_to(ROOT)) not in allowed
+    ]
+    assert not found, f"{found} import {forbidden}/: move the shared helper to sweeper/testing/"
+
+
+def test_nothing_in_sweeper_uses_its_test_helpers() -> None:
+    library = [m for m in SWEEPER if not m.startswith("sweeper.testing")]
+    users = sorted(m for m in library if any(t.startswith("sweeper.testing") for t in GRAPH[m]))
+    assert not users, f"{users}: sweeper/testing/ is for tests and benchmarks only"
