@@ -183,7 +183,7 @@ def run_recipe(
 @contextlib.contextmanager
 def counted_epochs() -> Iterator[list[float]]:
     """Epochs trained by every ``train_once`` call of the sweep and the recommendation."""
-    import sweeper.run
+    import sweeper.sweep
     import sweeper.training
 
     spent: list[float] = []
@@ -196,12 +196,12 @@ def counted_epochs() -> Iterator[list[float]]:
         return reporter
 
     sweeper.training.train_once = counting  # type: ignore[assignment]
-    sweeper.run.train_once = counting  # type: ignore[assignment]
+    sweeper.sweep.train_once = counting  # type: ignore[assignment]
     try:
         yield spent
     finally:
         sweeper.training.train_once = original  # type: ignore[assignment]
-        sweeper.run.train_once = original  # type: ignore[assignment]
+        sweeper.sweep.train_once = original  # type: ignore[assignment]
 
 
 def run_sweeper(*, base: list[str], work: Path, task: str) -> tuple[Arm, dict[str, Any]]:

@@ -1,13 +1,15 @@
 """A study's trials as plain records: what the summary, the plots and the recommendation read.
 
-Everything comes from the Optuna storage (user attributes written at trial end), so it works
-with ``tracking=none`` and for trials run by other workers or earlier runs.
+Everything comes from the Optuna storage (user attributes written when a trial starts and when it
+ends), so it works with ``tracking=none`` and for trials run by other workers or earlier runs.
+:class:`TrialAttrs` is the one schema of those attributes: the sweep writes it
+(:meth:`TrialAttrs.to_attrs`), everything else reads it (:meth:`TrialRecord.from_trial`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from sweeper.tracking import RUN_ID_ATTR, recorded_id
@@ -15,6 +17,8 @@ from sweeper.tracking import RUN_ID_ATTR, recorded_id
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
+
+    from sweeper.reporting import TrialReporter
 
 # Why a stale trial failed. Optuna fails it before any callback runs and a finished trial takes
 # no more attributes, so the worker that fails it (sweeper.study.storage._StaleRetry) puts the
@@ -28,22 +32,87 @@ FINAL_STEP_KEY = "pruner_final_step"
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrialRecord:
-    """One finished (or failed) trial."""
+class TrialAttrs:
+    """What sweeper records on a trial (its Optuna user attributes), in two parts: when it starts
+    (settings, tracking run, recipe, retry) and when it ends (plan, best point, reason, every
+    evaluation)."""
 
-    number: int
-    state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
-    params: dict[str, Any]  # the sampled hyperparameters
-    value: float | None  # the objective (best monitored value) for COMPLETE trials
     settings: dict[str, Any] = field(default_factory=dict)  # every train setting used
     plan: dict[str, Any] = field(default_factory=dict)  # the StepPlan fields
     evals: list[dict[str, float]] = field(default_factory=list)  # per evaluation
     best: dict[str, Any] = field(default_factory=dict)  # best_val_loss, best_epoch...
     reason: str = ""  # prune / failure / early-stopping reason
-    tracking_run_id: str | None = None
+    tracking_run_id: str | None = None  # named RUN_ID_ATTR in the study
     retry_of: int | None = None
-    duration_s: float | None = None
     recipe: str | None = None  # the portfolio recipe this trial ran (sweeper.portfolio)
+
+    @classmethod
+    def ended(cls, reporter: TrialReporter | None, *, reason: str, metric: str) -> TrialAttrs:
+        """The end-of-trial part: what ``reporter`` saw (nothing when the trial failed before
+        it had one) and why the trial ended."""
+        if reporter is None:
+            return cls(reason=reason)
+        outcome = reporter.outcome
+        return cls(
+            plan=asdict(reporter.plan) if reporter.plan is not None else {},
+            best=outcome.summary(metric),
+            reason=reason,
+            evals=[
+                {
+                    "index": e.index,
+                    "step": e.step,
+                    "epoch": round(e.epoch, 4),
+                    "val_loss": e.val_loss,
+                    "value": e.value,
+                    **e.metrics,
+                }
+                for e in outcome.evaluations
+            ],
+        )
+
+    def to_attrs(self) -> dict[str, Any]:
+        """The fields that are set, as user attributes (a part leaves the others alone)."""
+        values = {f.name: getattr(self, f.name) for f in fields(TrialAttrs)}
+        return {
+            k: v for k, v in values.items() if v is not None and v != "" and v != {} and v != []
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialRecord(TrialAttrs):
+    """One finished (or failed) trial: what sweeper recorded, and what Optuna knows of it."""
+
+    number: int
+    state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
+    params: dict[str, Any]  # the sampled hyperparameters
+    value: float | None  # the objective (best monitored value) for COMPLETE trials
+    duration_s: float | None = None
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
+        """A record from a frozen Optuna trial.
+
+        Args:
+            stale: The reason another worker recorded when it failed this trial as stale (its
+                own worker died before it could record one).
+        """
+        attrs: Mapping[str, Any] = trial.user_attrs
+        duration = trial.duration.total_seconds() if trial.duration is not None else None
+        return cls(
+            number=trial.number,
+            state=trial.state.name,
+            params=dict(trial.params),
+            value=trial.value if trial.state.name == "COMPLETE" else None,
+            settings=dict(attrs.get("settings") or {}),
+            plan=dict(attrs.get("plan") or {}),
+            evals=list(attrs.get("evals") or []),
+            best=dict(attrs.get("best") or {}),
+            reason=str(attrs.get("reason") or stale or ""),
+            tracking_run_id=recorded_id(attrs, RUN_ID_ATTR),
+            retry_of=trial.system_attrs.get("failed_trial"),
+            duration_s=duration,
+            recipe=attrs.get("recipe"),
+        )
 
     @property
     def best_epoch(self) -> float | None:
@@ -78,29 +147,8 @@ class TrialRecord:
 
 
 def record(trial: FrozenTrial, *, stale: str | None = None) -> TrialRecord:
-    """A :class:`TrialRecord` from a frozen Optuna trial.
-
-    Args:
-        stale: The reason another worker recorded when it failed this trial as stale (its
-            own worker died before it could record one).
-    """
-    attrs: Mapping[str, Any] = trial.user_attrs
-    duration = trial.duration.total_seconds() if trial.duration is not None else None
-    return TrialRecord(
-        number=trial.number,
-        state=trial.state.name,
-        params=dict(trial.params),
-        value=trial.value if trial.state.name == "COMPLETE" else None,
-        settings=dict(attrs.get("settings") or {}),
-        plan=dict(attrs.get("plan") or {}),
-        evals=list(attrs.get("evals") or []),
-        best=dict(attrs.get("best") or {}),
-        reason=str(attrs.get("reason") or stale or ""),
-        tracking_run_id=recorded_id(attrs, RUN_ID_ATTR),
-        retry_of=trial.system_attrs.get("failed_trial"),
-        duration_s=duration,
-        recipe=attrs.get("recipe"),
-    )
+    """A :class:`TrialRecord` from a frozen Optuna trial (:meth:`TrialRecord.from_trial`)."""
+    return TrialRecord.from_trial(trial, stale=stale)
 
 
 def records(study: optuna.Study) -> list[TrialRecord]:

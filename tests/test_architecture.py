@@ -64,6 +64,7 @@ LAYERS: dict[str, int] = {
     "sweeper.report": 5,
     # 6. commands' logic: the sweep, one training, recommendation, previews
     "sweeper.run": 6,
+    "sweeper.sweep": 6,  # a sweep's trials and the loop that runs them (open_sweep builds it)
     "sweeper.train": 6,
     "sweeper.recommend": 6,
     "sweeper.preview": 6,
