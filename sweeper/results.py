@@ -47,13 +47,13 @@ class TrialAttrs:
     recipe: str | None = None  # the portfolio recipe this trial ran (sweeper.portfolio)
 
     @classmethod
-    def ended(cls, reporter: TrialReporter | None, *, reason: str, metric: str) -> TrialAttrs:
-        """The end-of-trial part: what ``reporter`` saw (nothing when the trial failed before
-        it had one) and why the trial ended."""
+    def ended(cls, reporter: TrialReporter | None, *, reason: str, metric: str) -> dict[str, Any]:
+        """The end-of-trial part, as user attributes: what ``reporter`` saw (only the reason
+        when the trial failed before it had one; no plan before the trial planned)."""
         if reporter is None:
-            return cls(reason=reason)
+            return cls(reason=reason).to_attrs("reason")
         outcome = reporter.outcome
-        return cls(
+        attrs = cls(
             plan=asdict(reporter.plan) if reporter.plan is not None else {},
             best=outcome.summary(metric),
             reason=reason,
@@ -69,13 +69,14 @@ class TrialAttrs:
                 for e in outcome.evaluations
             ],
         )
+        names = ("plan",) if reporter.plan is not None else ()
+        return attrs.to_attrs(*names, "best", "reason", "evals")
 
-    def to_attrs(self) -> dict[str, Any]:
-        """The fields that are set, as user attributes (a part leaves the others alone)."""
-        values = {f.name: getattr(self, f.name) for f in fields(TrialAttrs)}
-        return {
-            k: v for k, v in values.items() if v is not None and v != "" and v != {} and v != []
-        }
+    def to_attrs(self, *names: str) -> dict[str, Any]:
+        """The fields ``names`` (every field when none is named) as user attributes; a field
+        that is None is left out (a part of the record leaves the others alone)."""
+        keys = names or tuple(f.name for f in fields(TrialAttrs))
+        return {k: v for k in keys if (v := getattr(self, k)) is not None}
 
 
 @dataclass(frozen=True, kw_only=True)

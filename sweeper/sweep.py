@@ -132,7 +132,7 @@ class Sweep:
                     recipe=self._recipe(system_attrs.get("fixed_params")),
                     retry_of=retry_of,
                 )
-                _write(trial, started)
+                _write(trial, started.to_attrs("tracking_run_id", "settings", "recipe", "retry_of"))
                 reporter = new_reporter(
                     settings,
                     monitor=self.monitor,
@@ -301,8 +301,8 @@ class Sweep:
         )
 
 
-def _write(trial: optuna.Trial, attrs: TrialAttrs) -> None:
-    for key, value in attrs.to_attrs().items():
+def _write(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
+    for key, value in attrs.items():
         trial.set_user_attr(key, value)
 
 
