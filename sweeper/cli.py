@@ -115,6 +115,11 @@ def run_hydra(
             if handler not in before and isinstance(handler, logging.FileHandler):
                 root.removeHandler(handler)
                 handler.close()
+        # Nor Hydra's global job config: after --help or --cfg it has no run folder, and the
+        # next command in the same process read that half-made job (runtime.output_dir).
+        from hydra.core.hydra_config import HydraConfig
+
+        HydraConfig.instance().cfg = None
     return 0
 
 

@@ -339,3 +339,13 @@ def test_auto_is_the_default_objective_and_the_start_up_lines_say_why(
     assert "on accuracy rather than its main metric f1, which a constant majority prediction" in (
         why_monitored("auto", monitor="accuracy", metric="f1")
     )
+
+
+@pytest.mark.parametrize("flag", ["--help", "--cfg=job"])
+def test_a_command_in_process_leaves_no_hydra_job_behind(flag: str) -> None:
+    # After `--help` or `--cfg job` Hydra's global job config had no run folder, and the next
+    # in-process sweep failed reading hydra.runtime.output_dir (test order broke the suite).
+    from hydra.core.hydra_config import HydraConfig
+
+    assert main([flag]) == 0
+    assert not HydraConfig.initialized()
