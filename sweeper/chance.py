@@ -25,6 +25,16 @@ NOTHING_LEARNED_HINT = (
 )
 
 
+# Metrics whose chance level is 0 whatever the labels (a constant prediction scores 0): where
+# no objective reported a level (a recorded bank replayed), these still have one.
+ZERO_CHANCE = ("matthews_corr", "pearson", "spearman")
+
+
+def known_chance(name: str) -> float | None:
+    """The chance level that ``name`` has on every task (0 for :data:`ZERO_CHANCE`), else None."""
+    return 0.0 if name in ZERO_CHANCE else None
+
+
 def chance_margin(
     chance: float, *, delta: float = CHANCE_DELTA, floor: float = CHANCE_FLOOR
 ) -> float:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sweeper.chance import left_chance
 from sweeper.direction import better
 from sweeper.objective import Decision
 from sweeper.schedule import whole_epochs
@@ -53,9 +54,18 @@ class EarlyStopping:
         patience: Evaluations without improvement before stopping; ``None`` never stops.
         min_delta: The smallest change that counts as an improvement.
         direction: ``minimize`` or ``maximize``.
+        chance: The monitored value's chance level, where known: evaluations do not count
+            toward ``patience`` while the best is still at chance (:mod:`sweeper.chance`).
     """
 
-    def __init__(self, *, patience: int | None, min_delta: float = 0.0, direction: str) -> None:
+    def __init__(
+        self,
+        *,
+        patience: int | None,
+        min_delta: float = 0.0,
+        direction: str,
+        chance: float | None = None,
+    ) -> None:
         if patience is not None and patience < 0:
             raise ValueError(f"patience must be >= 0 or None but got {patience}.")
         if min_delta < 0:
@@ -64,6 +74,8 @@ class EarlyStopping:
             raise ValueError(f"direction must be minimize or maximize but got {direction!r}.")
         self.patience = patience
         self.min_delta = min_delta
+        self.direction = direction
+        self.chance = chance
         self.sign = 1.0 if direction == "minimize" else -1.0
         self.best: float | None = None
         self.bad_evaluations = 0
@@ -74,7 +86,12 @@ class EarlyStopping:
             self.best = value
             self.bad_evaluations = 0
             return True
-        self.bad_evaluations += 1
+        # A plateau at chance is not a decline: on small data a long schedule sits at chance
+        # (MCC 0.000, the majority class) for epochs before it learns, and patience counted
+        # there ended the very trials that learn (docs/benchmarks.md §7). Patience runs once
+        # the best has left chance; a trial that never does is the curve pruner's to cut.
+        if self.chance is None or left_chance(self.best, self.chance, direction=self.direction):
+            self.bad_evaluations += 1
         return False
 
     @property
@@ -150,6 +167,8 @@ class TrialReporter:
         monitor: ``val_loss`` or the name of a metric to optimize.
         direction: ``minimize`` or ``maximize`` (of ``monitor``).
         patience: Early-stopping patience in evaluations; ``None`` disables it.
+        chance: The monitored value's chance level, where known (early stopping waits until
+            the best has left it).
         min_delta: Early-stopping minimum improvement.
         evals_per_epoch: Evaluations per epoch (for the evaluation count of a full trial).
         divergence_factor: Prune at the first evaluation when ``val_loss`` exceeds this multiple
@@ -168,6 +187,7 @@ class TrialReporter:
         min_delta: float = 0.0,
         evals_per_epoch: int = 1,
         divergence_factor: float | None = None,
+        chance: float | None = None,
         prune: PruneHook | None = None,
         curves: CurveSink | None = None,
         watcher: Watcher | None = None,
@@ -175,7 +195,7 @@ class TrialReporter:
         self.monitor = monitor
         self.direction = direction
         self.early_stopping = EarlyStopping(
-            patience=patience, min_delta=min_delta, direction=direction
+            patience=patience, min_delta=min_delta, direction=direction, chance=chance
         )
         self.evals_per_epoch = evals_per_epoch
         self.divergence_factor = divergence_factor

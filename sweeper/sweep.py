@@ -137,6 +137,7 @@ class Sweep:
                     settings,
                     monitor=self.monitor,
                     direction=self.direction,
+                    chance=self.info.chance.get(self.monitor),
                     prune=prune_hook(trial, settings=settings),
                     curves=mlrun,
                     watcher=self.progress,

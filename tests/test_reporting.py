@@ -40,6 +40,31 @@ def test_early_stopping(
 
 
 @pytest.mark.parametrize(
+    ("chance", "direction", "values", "stops_after"),
+    [
+        # A long small-data schedule at MCC 0 (chance) for epochs before it learns: patience
+        # waits at chance (it stopped this trial at its third evaluation), then runs as usual.
+        (0.0, "maximize", [0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.09, 0.08], 8),
+        (0.0, "maximize", [0.0, -0.03, 0.02, 0.0, 0.0], None),  # noise within the floor
+        (0.693, "minimize", [0.693, 0.694, 0.692, 0.60, 0.61, 0.62], 6),
+        (0.693, "minimize", [0.60, 0.61, 0.62], 3),  # left chance at once: as before
+        (None, "maximize", [0.0, 0.0, 0.0], 3),  # no chance level known: as before
+    ],
+)
+def test_early_stopping_waits_while_the_best_is_at_chance(
+    chance: float | None, direction: str, values: list[float], stops_after: int | None
+) -> None:
+    es = EarlyStopping(patience=2, direction=direction, chance=chance)
+    stopped = None
+    for i, v in enumerate(values, start=1):
+        es.improved(v)
+        if es.should_stop:
+            stopped = i
+            break
+    assert stopped == stops_after
+
+
+@pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"patience": -1}, "patience"),

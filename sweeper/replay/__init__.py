@@ -371,11 +371,18 @@ def _reveal(
 ) -> tuple[Any, int]:
     """Hand ``curve``'s evaluations one by one to a live reporter until it stops the run: its
     outcome and the index of the last evaluation revealed."""
+    from sweeper.chance import known_chance
     from sweeper.objective import Decision
     from sweeper.schedule import StepPlan
     from sweeper.training import new_reporter
 
-    reporter = new_reporter(settings, monitor=bank.monitor, direction=bank.direction, prune=prune)
+    reporter = new_reporter(
+        settings,
+        monitor=bank.monitor,
+        direction=bank.direction,
+        chance=known_chance(bank.monitor),  # banks record no chance levels
+        prune=prune,
+    )
     reporter.start(StepPlan(**curve.plan))
     if curve.initial_loss is not None:
         reporter.log_train_loss(0, curve.initial_loss)
