@@ -10,6 +10,15 @@ from sweeper.reporting import EarlyStopping, PruneHook, TrialReporter
 from sweeper.schedule import plan_steps
 
 
+def _stopped_at(es: EarlyStopping, values: list[float]) -> int | None:
+    """The evaluation (1-based) after which ``es`` stops, or None."""
+    for i, v in enumerate(values, start=1):
+        es.improved(v)
+        if es.should_stop:
+            return i
+    return None
+
+
 @pytest.mark.parametrize(
     ("patience", "min_delta", "direction", "values", "stops_after"),
     [
@@ -30,13 +39,7 @@ def test_early_stopping(
     stops_after: int | None,
 ) -> None:
     es = EarlyStopping(patience=patience, min_delta=min_delta, direction=direction)
-    stopped = None
-    for i, v in enumerate(values, start=1):
-        es.improved(v)
-        if es.should_stop:
-            stopped = i
-            break
-    assert stopped == stops_after
+    assert _stopped_at(es, values) == stops_after
 
 
 @pytest.mark.parametrize(
@@ -55,13 +58,7 @@ def test_early_stopping_waits_while_the_best_is_at_chance(
     chance: float | None, direction: str, values: list[float], stops_after: int | None
 ) -> None:
     es = EarlyStopping(patience=2, direction=direction, chance=chance)
-    stopped = None
-    for i, v in enumerate(values, start=1):
-        es.improved(v)
-        if es.should_stop:
-            stopped = i
-            break
-    assert stopped == stops_after
+    assert _stopped_at(es, values) == stops_after
 
 
 @pytest.mark.parametrize(
