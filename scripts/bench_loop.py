@@ -196,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "train.evals_per_epoch=2",
             "quiet=true",
             "sweep.n_trials=1",
+            # The one queued trial, as written: no recipes before it, no batch drawn for it.
+            "sweep.portfolio=none",
+            "++search_space.batch_size=null",
+            "sweep.objective=val_loss",
             f"search_space.num_epochs.high={max(3, epochs)}",
             f"sweep.enqueue=[{{lr: {LR}, warmup_ratio: {WARMUP_RATIO}, num_epochs: {epochs}, "
             f"scheduler: {SCHEDULER}}}]",

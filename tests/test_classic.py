@@ -111,6 +111,7 @@ def test_a_sweep_of_the_classic_loop_logs_get_schedulers_curve(
         "warmup_ratio": 0.1,
         "num_epochs": 3,
         "scheduler": "linear",
+        "batch_size": 32,
     }
 
 
