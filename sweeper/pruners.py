@@ -119,18 +119,13 @@ class CurvePruner(BasePruner):
         self.chance_delta = chance_delta
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        step = trial.last_step
-        if step is None or step < self.n_warmup_steps:
+        where = trial_position(
+            study, trial, n_warmup_steps=self.n_warmup_steps, horizon_power=self.horizon_power
+        )
+        if where is None:
             return False
-        sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
-        # Signed so that lower is better below, whatever the direction.
-        mine = [sign * v for s, v in trial.intermediate_values.items() if s <= step]
-        mine = [v for v in mine if math.isfinite(v)]
-        if not mine:
-            return False  # non-finite values are the reporter's to handle
-        best_now = min(mine)
-        final = trial.user_attrs.get(FINAL_STEP_KEY)
-        left = (final - step) if self.horizon_power and isinstance(final, int) else None
+        step, sign, best_now, left = where
+        final = trial.user_attrs.get(FINAL_STEP_KEY)  # for the late chance cut
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         gains: list[float] = []
         firsts: list[float] = []
@@ -208,6 +203,26 @@ class CurvePruner(BasePruner):
             )
 
         return not learned(best_now) and any(learned(b) for b in bests)
+
+
+def trial_position(
+    study: optuna.Study, trial: FrozenTrial, *, n_warmup_steps: int, horizon_power: float
+) -> tuple[int, float, float, int | None] | None:
+    """Where a curve pruner judges ``trial``: its last step, the study's sign (values times it
+    are lower-is-better), its best signed value so far and the steps its schedule has left
+    (``None`` without ``horizon_power`` or a recorded last step); ``None``: not judged (no
+    step yet, inside warmup, or no finite value: non-finite values are the reporter's)."""
+    step = trial.last_step
+    if step is None or step < n_warmup_steps:
+        return None
+    sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
+    mine = [sign * v for s, v in trial.intermediate_values.items() if s <= step]
+    mine = [v for v in mine if math.isfinite(v)]
+    if not mine:
+        return None
+    final = trial.user_attrs.get(FINAL_STEP_KEY)
+    left = (final - step) if horizon_power and isinstance(final, int) else None
+    return step, sign, min(mine), left
 
 
 def _task_chance(study: optuna.Study) -> float | None:

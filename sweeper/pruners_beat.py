@@ -27,7 +27,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from sweeper.results import FINAL_STEP_KEY
+from sweeper.pruners import trial_position
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -94,17 +94,12 @@ class BeatProbabilityPruner(BasePruner):
 
     def probability(self, study: optuna.Study, trial: FrozenTrial) -> float | None:
         """The probability that ``trial`` beats the best finished trial (``None``: not judged)."""
-        step = trial.last_step
-        if step is None or step < self.n_warmup_steps:
+        where = trial_position(
+            study, trial, n_warmup_steps=self.n_warmup_steps, horizon_power=self.horizon_power
+        )
+        if where is None:
             return None
-        sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
-        mine = [sign * v for s, v in trial.intermediate_values.items() if s <= step]
-        mine = [v for v in mine if math.isfinite(v)]
-        if not mine:
-            return None  # non-finite values are the reporter's to handle
-        best_now = min(mine)
-        final = trial.user_attrs.get(FINAL_STEP_KEY)
-        left = (final - step) if self.horizon_power and isinstance(final, int) else None
+        step, sign, best_now, left = where
         gains: list[float] = []
         firsts: list[float] = []
         bests_before: list[float] = []
