@@ -22,8 +22,11 @@ from sweeper.bank import (
 )
 
 
-def sweeper_study(curves: dict[float, list[float]], *, pruned: bool = False) -> optuna.Study:
-    """A study shaped like sweeper's: one trial per lr, user attrs as Sweep._record sets them."""
+def sweeper_study(
+    curves: dict[float, list[float]], *, pruned: bool = False, test: bool = False
+) -> optuna.Study:
+    """A study shaped like sweeper's: one trial per lr, user attrs as Sweep._record sets them
+    (``test``: each evaluation also scores a test split, as ``data.validation=from_train`` does)."""
     study = optuna.create_study(direction="minimize")
     study.set_user_attr("task_info", {"task": "sst2", "metric": "accuracy", "monitor": "val_loss"})
     start = dt.datetime(2026, 1, 1)
@@ -36,6 +39,7 @@ def sweeper_study(curves: dict[float, list[float]], *, pruned: bool = False) -> 
                 "val_loss": v,
                 "value": v,
                 "accuracy": 1 - v,
+                **({"test_loss": v + 0.1, "test_accuracy": 0.9 - v} if test else {}),
             }
             for i, v in enumerate(losses)
         ]
@@ -81,6 +85,21 @@ def test_export_save_load_round_trip(tmp_path: Path) -> None:
     first = (tmp_path / "b.json.gz").read_bytes()
     save(bank, tmp_path / "b.json.gz")
     assert (tmp_path / "b.json.gz").read_bytes() == first
+
+
+def test_a_test_split_is_exported_and_read_back_beside_validation(tmp_path: Path) -> None:
+    bank = export(sweeper_study({1e-4: [0.6, 0.5]}, test=True))
+    (curve,) = bank.curves
+    assert curve.test_loss == pytest.approx((0.7, 0.6))
+    assert curve.test_metric == pytest.approx((0.3, 0.4))
+    assert curve.metric == pytest.approx((0.4, 0.5))  # validation, as before
+    again = load(save(bank, tmp_path / "b.json.gz")).curves[0]
+    assert again.test_loss == pytest.approx((0.7, 0.6))
+    assert again.test_metric == pytest.approx((0.3, 0.4))
+    # Without a test split nothing is written: older banks and their readers are unchanged.
+    plain = export(sweeper_study({1e-4: [0.6, 0.5]}))
+    assert plain.curves[0].test_metric == ()
+    assert "test_metric" not in plain.as_dict()["trials"][0]["evals"]
 
 
 def test_export_shares_wall_time_by_steps_without_timings() -> None:

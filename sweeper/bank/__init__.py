@@ -12,7 +12,12 @@ File format (JSON, gzip when the name ends in ``.gz``), curves stored column-wis
      "trials": [{"params": {...}, "seed": 42, "plan": {StepPlan fields},
                  "initial_loss": 0.69, "seconds": 41.2, "state": "COMPLETE",
                  "evals": {"epoch": [...], "step": [...], "val_loss": [...],
-                           "metric": [...], "seconds": [...]}}]}
+                           "metric": [...], "seconds": [...],
+                           "test_loss": [...], "test_metric": [...]}}]}
+
+``test_loss`` / ``test_metric`` are there when the study held validation out of train
+(``data.validation=from_train``): the task's dev split, evaluated at every evaluation and never
+used for a choice, so a replay can select on validation and judge on test.
 
 ``seconds`` are measured per evaluation when the study was recorded by ``record`` (a timing
 wrapper around the objective); for any other study they are the trial's wall time shared out
@@ -73,6 +78,9 @@ class Curve:
     val_loss: tuple[float, ...]
     metric: tuple[float, ...]
     seconds: tuple[float, ...]
+    # The test split at each evaluation (empty: the study had none; see the module docstring).
+    test_loss: tuple[float, ...] = ()
+    test_metric: tuple[float, ...] = ()
 
     @property
     def epochs(self) -> float:
@@ -148,6 +156,14 @@ class Bank:
                         "val_loss": [_round(v) for v in c.val_loss],
                         "metric": [_round(v) for v in c.metric],
                         "seconds": [round(s, 2) for s in c.seconds],
+                        **(
+                            {
+                                "test_loss": [_round(v) for v in c.test_loss],
+                                "test_metric": [_round(v) for v in c.test_metric],
+                            }
+                            if c.test_loss
+                            else {}
+                        ),
                     },
                 }
                 for c in self.curves
@@ -196,6 +212,8 @@ def load(path: Path | str) -> Bank:
                 val_loss=tuple(float(x) for x in evals["val_loss"]),
                 metric=tuple(float(x) for x in evals["metric"]),
                 seconds=tuple(float(x) for x in evals["seconds"]),
+                test_loss=tuple(float(x) for x in evals.get("test_loss", ())),
+                test_metric=tuple(float(x) for x in evals.get("test_metric", ())),
             )
         )
     return Bank(
@@ -212,6 +230,13 @@ def load(path: Path | str) -> Bank:
 
 
 # ----------------------------------------------------------------------------- export
+
+
+def _column(evals: Sequence[Mapping[str, Any]], name: str) -> tuple[float, ...]:
+    """``name`` at every evaluation; empty when some evaluation lacks it."""
+    if not evals or any(name not in e for e in evals):
+        return ()
+    return tuple(float(e[name]) for e in evals)
 
 
 def export(
@@ -277,6 +302,9 @@ def export(
                 val_loss=tuple(float(e["val_loss"]) for e in evals),
                 metric=tuple(float(e.get(info.get("metric", ""), math.nan)) for e in evals),
                 seconds=tuple(seconds),
+                # The test split's curve (data.validation=from_train): judged on, never chosen on.
+                test_loss=_column(evals, "test_loss"),
+                test_metric=_column(evals, f"test_{info.get('metric', '')}"),
             )
         )
     if not curves:
