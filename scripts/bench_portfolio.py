@@ -139,6 +139,9 @@ class Judged:
     val_loss: float
     metric: float
     value: float  # the selection objective's value (val_loss or the metric)
+    # The same on the bank's test split (NaN: the bank has none): a split no choice saw.
+    test_metric: float = math.nan
+    test_value: float = math.nan
 
 
 def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -162,10 +165,13 @@ def judge(pair: Pair, curve: Curve, k: int) -> Judged | None:
     for other in pair.judge.trained:
         if _key(other.params) == _key(curve.params) and step in other.step:
             j = other.step.index(step)
+            test = other.test_loss if pair.judge.monitor == "val_loss" else other.test_metric
             return Judged(
                 val_loss=other.val_loss[j],
                 metric=other.metric[j],
                 value=pair.judge.values(other)[j],
+                test_metric=other.test_metric[j] if other.test_metric else math.nan,
+                test_value=test[j] if test else math.nan,
             )
     return None
 
@@ -420,9 +426,10 @@ def _values(arm: Arm, field: str) -> list[float]:
     return [getattr(j, field) if j is not None else math.nan for j in arm.judged]
 
 
-def table(arms: Sequence[Arm], *, metric: str, reference: float) -> str:
-    head = ["arm", "val_loss (median [IQR])", f"{metric}", "no answer", "epochs", "x recipe"]
-    head.append("answer from a searched trial")
+def table(arms: Sequence[Arm], *, metric: str, reference: float, test: bool) -> str:
+    head = ["arm", "val_loss (median [IQR])", f"{metric}"]
+    head += [f"test {metric}"] if test else []
+    head += ["no answer", "epochs", "x recipe", "answer from a searched trial"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for arm in arms:
         none = sum(j is None for j in arm.judged)
@@ -434,6 +441,7 @@ def table(arms: Sequence[Arm], *, metric: str, reference: float) -> str:
                     arm.name,
                     _stats(_values(arm, "val_loss")),
                     _stats(_values(arm, "metric")),
+                    *([_stats(_values(arm, "test_metric"))] if test else []),
                     f"{none}/{len(arm.judged)}",
                     f"{epochs:.1f}",
                     f"{epochs / reference:.2f}" if reference else "n/a",
@@ -445,9 +453,15 @@ def table(arms: Sequence[Arm], *, metric: str, reference: float) -> str:
     return "\n".join(lines)
 
 
-def _median(arm: Arm) -> float:
-    kept = [j.value for j in arm.judged if j is not None and math.isfinite(j.value)]
+def _median(arm: Arm, field: str = "value") -> float:
+    kept = [getattr(j, field) for j in arm.judged if j is not None]
+    kept = [v for v in kept if math.isfinite(v)]
     return statistics.median(kept) if kept else math.nan
+
+
+def has_test(bank: Bank) -> bool:
+    """Every run of ``bank`` has a test curve (recorded with data.validation=from_train)."""
+    return bool(bank.curves) and all(c.test_loss for c in bank.curves)
 
 
 def best_recipe(bank: Bank, recipes: Sequence[Arm]) -> Arm:
@@ -459,19 +473,22 @@ def best_recipe(bank: Bank, recipes: Sequence[Arm]) -> Arm:
 
 def verdict(bank: Bank, recipes: Sequence[Arm], sweep: Arm) -> tuple[str, dict[str, Any]]:
     """Issue 22's done-when on one bank: the sweep's median answer at least the best recipe's,
-    ahead by a recipe seed-std, at no more than 2x that recipe's grid compute."""
+    ahead by a recipe seed-std, at no more than 2x that recipe's grid compute. Judged on the
+    test split where the bank has one (the best recipe is still the one best on validation)."""
     sign = 1.0 if bank.direction == "minimize" else -1.0
     best = best_recipe(bank, recipes)
-    if not math.isfinite(_median(best)):
+    field = "test_value" if has_test(bank) else "value"
+    if not math.isfinite(_median(best, field)):
         return f"{sweep.name}: no recipe arm has a judged value (runs missing on a seed)", {}
-    mine = _median(sweep)
-    values = [j.value for j in best.judged if j is not None]
+    mine = _median(sweep, field)
+    values = [getattr(j, field) for j in best.judged if j is not None]
     std = statistics.stdev(values) if len(values) > 1 else math.nan
-    gap = sign * (_median(best) - mine)  # > 0: the sweep is ahead
+    gap = sign * (_median(best, field) - mine)  # > 0: the sweep is ahead
     ratio = statistics.median(sweep.epochs) / statistics.median(best.epochs)
     facts = {
+        "judged_on": "test" if field == "test_value" else "validation",
         "best_recipe": best.name,
-        "recipe": _median(best),
+        "recipe": _median(best, field),
         "sweep": mine,
         "ahead_by": gap,
         "recipe_seed_std": std,
@@ -481,8 +498,9 @@ def verdict(bank: Bank, recipes: Sequence[Arm], sweep: Arm) -> tuple[str, dict[s
         "within_2x": ratio <= 2,
     }
     line = (
-        f"{sweep.name} {bank.monitor} {mine:.4f} vs best recipe {best.name} "
-        f"{_median(best):.4f}: {'not worse' if gap >= 0 else 'WORSE'} "
+        f"{sweep.name} {'test' if field == 'test_value' else 'validation'} {bank.monitor} "
+        f"{mine:.4f} vs best recipe {best.name} "
+        f"{_median(best, field):.4f}: {'not worse' if gap >= 0 else 'WORSE'} "
         f"(ahead by {gap:+.4f}; recipe seed-std {'n/a (one seed)' if std != std else f'{std:.4f}'})"
         f", compute {ratio:.2f}x the recipe grid ({'within' if ratio <= 2 else 'OVER'} 2x)"
     )
@@ -615,7 +633,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"Too few configurations to tell arms apart (under {args.min_configs}: every arm "
                 "lands on the same runs); figures shown, no verdict drawn.\n"
             )
-        print(table([*recipe_arms, *sweeps], metric=bank.metric, reference=reference))
+        print(
+            table(
+                [*recipe_arms, *sweeps],
+                metric=bank.metric,
+                reference=reference,
+                test=has_test(bank),
+            )
+        )
         print(
             f"\n(epochs: median per sweep, or the recipe grid's, every grid point once; x recipe: "
             f"over the best recipe's grid, {reference:.1f} epochs)"

@@ -74,3 +74,27 @@ def test_command_prints_arms_side_by_side_and_writes_the_learned_portfolio(
         assert facts["best_recipe"].startswith("recipe ") and facts["recipe_seed_std"] >= 0
     (learned,) = load_recipes(out_file)
     assert learned.settings["lr"] in LRS
+
+
+def test_a_bank_with_a_test_split_is_judged_there_not_on_validation() -> None:
+    # Validation as in two_seed_bank; the test split disagrees with it on purpose (test =
+    # 1 - validation), so a verdict read from validation would have the opposite sign.
+    bank = two_seed_bank()
+    bank = dataclasses.replace(
+        bank,
+        curves=tuple(
+            dataclasses.replace(
+                c, test_loss=tuple(1 - v for v in c.val_loss), test_metric=c.val_loss
+            )
+            for c in bank.curves
+        ),
+    )
+    assert bench_portfolio.has_test(bank)
+    pairs = bench_portfolio.pairs_of(bank)
+    arm = bench_portfolio.recipe_arm("toy", [{"lr": 3e-5}, {"lr": 1e-4}], pairs)
+    # The choices are made on validation as before (seed 1: 1e-4; seed 2: 3e-5) and judged on
+    # the other seed's test curve at the same step.
+    assert [j.test_value for j in arm.judged if j is not None] == pytest.approx([0.10, 0.45])
+    line, facts = bench_portfolio.verdict(bank, [arm], arm)
+    assert facts["judged_on"] == "test" and facts["recipe"] == pytest.approx(0.275)
+    assert line.startswith("toy test val_loss 0.2750")
