@@ -72,6 +72,12 @@ LAYERS: dict[str, int] = {
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
     "sweeper.seedrace": 6,  # Dodge et al.'s seed race on the train settings, failure counts
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
+    "sweeper.replay.policy": 6,  # what a replayed sweep decides with, from the shipped config
+    "sweeper.replay.grid": 6,  # the bank's configurations, seed means, the nearest grid point
+    "sweeper.replay.trial": 6,  # one recorded curve revealed to the live reporter; a Trace
+    "sweeper.replay.ladder": 6,  # the schedule horizon as a fidelity
+    "sweeper.replay.sweep": 6,  # a replayed sweep (sampler, pruner), replay(), the queued start
+    "sweeper.replay.figures": 6,  # regret, compute to the goal, summaries, the plot
     "sweeper.tracking.sync": 6,  # sends what the tracking spool kept
     # 7. entry points and the public package
     "sweeper.__main__": 7,

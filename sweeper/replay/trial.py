@@ -1,0 +1,97 @@
+"""One replayed trial: a bank's recorded curve revealed to the live reporter, and the
+:class:`Trace` a replayed sweep keeps of its trials.
+
+Shared by the flat sweep (:mod:`sweeper.replay.sweep`) and the horizon ladder
+(:mod:`sweeper.replay.ladder`), and the trace is what the figures (:mod:`sweeper.replay.figures`)
+read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sweeper.bank import Bank, Curve
+
+if TYPE_CHECKING:
+    import optuna
+
+    from sweeper.replay.policy import Policy
+    from sweeper.settings import TrainSettings
+
+
+@dataclass(kw_only=True)
+class Trace:
+    """One replayed sweep, trial by trial (cumulative compute; incumbent after each trial)."""
+
+    epochs: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    incumbent: list[float] = field(default_factory=list)  # best finished value; inf: none yet
+    # The incumbent's configuration's seed mean (inf: none yet): what the sweep found, without
+    # the luck of the seed it was drawn with.
+    incumbent_mean: list[float] = field(default_factory=list)
+    stops: list[str] = field(default_factory=list)
+    points: list[tuple[Any, ...]] = field(default_factory=list)  # the grid point of each trial
+
+    @property
+    def total_epochs(self) -> float:
+        return self.epochs[-1] if self.epochs else 0.0
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds[-1] if self.seconds else 0.0
+
+
+PruneHookFactory = Callable[["optuna.Trial"], Callable[[float, int, bool], bool]]
+
+
+def reveal(
+    bank: Bank, curve: Curve, settings: TrainSettings, prune: Callable[[float, int, bool], bool]
+) -> tuple[Any, int]:
+    """Hand ``curve``'s evaluations one by one to a live reporter until it stops the run: its
+    outcome and the index of the last evaluation revealed."""
+    from sweeper.chance import known_chance
+    from sweeper.objective import Decision
+    from sweeper.schedule import StepPlan
+    from sweeper.training import new_reporter
+
+    reporter = new_reporter(
+        settings,
+        monitor=bank.monitor,
+        direction=bank.direction,
+        chance=known_chance(bank.monitor),  # banks record no chance levels
+        prune=prune,
+    )
+    reporter.start(StepPlan(**curve.plan))
+    if curve.initial_loss is not None:
+        reporter.log_train_loss(0, curve.initial_loss)
+    k = 0
+    for k in range(len(curve.step)):
+        decision = reporter.evaluate(
+            step=curve.step[k],
+            val_loss=curve.val_loss[k],
+            metrics={bank.metric: curve.metric[k]},
+        )
+        if decision is not Decision.CONTINUE:
+            break
+    return reporter.outcome, k
+
+
+def base_settings(bank: Bank, policy: Policy) -> TrainSettings:
+    """The settings a replayed trial starts from: the bank's fixed train settings at its grid's
+    first point, with the policy's early stopping and divergence."""
+    from sweeper.settings import TrainSettings
+
+    # A seed grid entry (not in the bank's fixed train settings) sets the settings' seed here;
+    # it does not change a recorded run.
+    first = {name: values[0] for name, values in bank.grid.items()}
+    return TrainSettings.from_params(
+        {
+            **bank.train,
+            **first,
+            "patience": policy.patience,
+            "min_delta": policy.min_delta,
+            "divergence_factor": policy.divergence_factor,
+        }
+    )
