@@ -70,6 +70,11 @@ LAYERS: dict[str, int] = {
     "sweeper.preview": 6,
     "sweeper.tracking.ui": 6,  # starts the MLflow UI on a sweep's store
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
+    "sweeper.bank.file": 6,  # Bank, Curve and the file format: save, load, describe
+    "sweeper.bank.exporting": 6,  # a bank from a finished, unpruned sweeper study
+    "sweeper.bank.timing": 6,  # seconds per evaluation measured while recording
+    "sweeper.bank.grid": 6,  # the recorded grid, parsed and queued as overrides
+    "sweeper.bank.recording": 6,  # the exhaustive study run through run and exported
     "sweeper.seedrace": 6,  # Dodge et al.'s seed race on the train settings, failure counts
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
     "sweeper.replay.policy": 6,  # what a replayed sweep decides with, from the shipped config
