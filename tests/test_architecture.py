@@ -40,7 +40,10 @@ LAYERS: dict[str, int] = {
     "sweeper.tracking": 3,  # the seam: Tracker/TrialRun protocols, open_tracker(cfg)
     "sweeper.tracking.mlflow": 3,  # the MLflow backend (MLflow only in sweeper/tracking/)
     "sweeper.tracking.mlflow_run": 3,  # one MLflow run's buffered, batched records
-    "sweeper.tracking.spool": 3,  # MLflow's spool and its background writer
+    "sweeper.tracking.spool": 3,  # MLflow's spool and its background writer (re-exported)
+    "sweeper.tracking.spool.file": 3,  # the spool file, its record of what was sent, names
+    "sweeper.tracking.spool.store": 3,  # one record sent to MLflow; failures told apart
+    "sweeper.tracking.spool.writer": 3,  # the background thread that sends a spool in order
     "sweeper.tracking.memory": 3,  # an in-memory backend, for tests
     "sweeper.plots": 3,
     "sweeper.boundary": 3,  # best trials at an edge of the space: a finding (pure)
