@@ -171,6 +171,24 @@ def test_changed_settings_refuse_to_mix_into_a_study(tmp_path: Path) -> None:
     )
 
 
+def test_a_study_recorded_on_another_objective_names_the_setting_that_resumes_it(
+    tmp_path: Path,
+) -> None:
+    # A study swept on val_loss (e.g. before sweep.objective defaulted to auto), run again on
+    # the metric: refused with the objective named and the override that resumes it, not only
+    # the direction (which says nothing of why).
+    from sweeper.errors import StudyError
+
+    sweep(tmp_path, "sweep.n_trials=1", "sweep.objective=val_loss")
+    with pytest.raises(StudyError) as err:
+        sweep(tmp_path, "sweep.n_trials=2", "sweep.objective=metric")
+    message = str(err.value)
+    assert "objective=" in message and ":val_loss'" in message
+    assert "set sweep.objective=val_loss to resume it" in message
+    assert sweep(tmp_path, "sweep.n_trials=2", "sweep.objective=val_loss") is not None
+    assert len(study(tmp_path).trials) == 2
+
+
 def test_metric_objective_maximizes(tmp_path: Path) -> None:
     best = sweep(tmp_path, "sweep.objective=metric", "sweep.n_trials=2")
     s = study(tmp_path)

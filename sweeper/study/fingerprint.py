@@ -84,9 +84,20 @@ def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[s
     if changes:
         shown = "; ".join(f"{key}={old!r} -> {new!r}" for key, old, new in changes[:5])
         more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""
+        how = "run it unchanged to resume"
+        objective = next((old for key, old, _ in changes if key == "objective"), None)
+        if isinstance(objective, str) and ":" in objective:
+            # "<objective>:<monitored value>": the sweep.objective that monitors it again.
+            monitor = objective.rsplit(":", 1)[1]
+            how = (
+                "set sweep.objective=val_loss"
+                if monitor == "val_loss"
+                else f"set the sweep.objective that monitored {monitor} (auto or metric)"
+            )
+            how += " to resume it" if len(changes) == 1 else " and the rest as it was to resume it"
         raise StudyError(
-            f"study {name!r} was run with other settings: {shown}{more}; run it unchanged to "
-            "resume, or set a new sweep.study_name."
+            f"study {name!r} was run with other settings: {shown}{more}; {how}, or set a new "
+            "sweep.study_name."
         )
 
 

@@ -38,16 +38,17 @@ def open_study(
         pruner=pruner,
         load_if_exists=True,
     )
+    # The fingerprint first: it names what changed (the objective, where the direction did).
+    recorded = study.user_attrs.get("fingerprint")
+    if recorded is not None:
+        check_fingerprint(name, recorded, fingerprint)
     if study.direction.name.lower() != direction:
         raise StudyError(
             f"study {name!r} optimizes {study.direction.name.lower()} but sweep.objective asks to "
             f"{direction}; choose another sweep.study_name."
         )
-    recorded = study.user_attrs.get("fingerprint")
     if recorded is None:
         study.set_user_attr("fingerprint", dict(fingerprint))
-    else:
-        check_fingerprint(name, recorded, fingerprint)
     return study
 
 
