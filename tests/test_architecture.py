@@ -31,7 +31,10 @@ LAYERS: dict[str, int] = {
     "sweeper.cli": 2,  # runs a command's logic as a Hydra app; imports no command
     # 2. typed settings, the search space, command-line plumbing
     "sweeper.settings": 2,
-    "sweeper.space": 2,
+    "sweeper.space": 2,  # the search space (re-exports the package's modules below)
+    "sweeper.space.spec": 2,  # ParamSpec, SearchSpace, the Suggest protocol
+    "sweeper.space.parse": 2,  # YAML entries validated into a SearchSpace
+    "sweeper.space.fit": 2,  # auto bounds fitted to the data size
     "sweeper.portfolio": 2,  # the portfolio start: published recipes fitted to the space (pure)
     # 3. the objective contract, per-trial records, decisions, the tracking view, plots
     "sweeper.objective": 3,
