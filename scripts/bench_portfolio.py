@@ -362,11 +362,14 @@ def learn(
     banks: Sequence[Bank], configs: Sequence[Mapping[str, Any]], *, k: int
 ) -> tuple[list[int], float, float]:
     """The ``k`` configs with the smallest worst regret over ``banks`` (ties: smaller mean
-    regret, then less compute); returns their indices, worst and mean regret."""
+    regret, then less compute); returns their indices, worst and mean regret. Fewer configs
+    than ``k`` (a partial bank): all of them; no bank with a judged run: none (regret inf)."""
     tables = [regret_table(pairs_of(b), configs) for b in banks]
     tables = [t for t in tables if t]
+    if not tables or not configs:
+        return [], math.inf, math.inf
     best: tuple[float, float, float, tuple[int, ...]] | None = None
-    for chosen in itertools.combinations(range(len(configs)), k):
+    for chosen in itertools.combinations(range(len(configs)), min(k, len(configs))):
         regrets = [portfolio_regret(t, chosen) for t in tables]
         worst = max(regrets)
         if best is not None and worst > best[0]:

@@ -98,3 +98,20 @@ def test_a_bank_with_a_test_split_is_judged_there_not_on_validation() -> None:
     line, facts = bench_portfolio.verdict(bank, [arm], arm)
     assert facts["judged_on"] == "test" and facts["recipe"] == pytest.approx(0.275)
     assert line.startswith("toy test val_loss 0.2750")
+
+
+def test_a_partial_bank_with_fewer_configurations_than_k_still_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two configurations recorded on both seeds (a bank stopped early), a portfolio of 3
+    # asked: every configuration is the learned portfolio, and the arms are still shown.
+    curves = [_seeded(lr, s, [0.6 + lr * 1e3, 0.5 + lr * 1e3]) for s in (1, 2) for lr in LRS[:2]]
+    bank = dataclasses.replace(
+        bank_of(*curves),  # type: ignore[arg-type]
+        task="toy-b",
+        grid={"lr": list(LRS[:2]), "seed": [1, 2]},
+    )
+    path = save(bank, tmp_path / "b.json.gz")
+    assert bench_portfolio.main([str(path), "--reps", "1", "--k", "3", "--min-configs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| sweep portfolio=recipes |" in out and "learned on every bank: " in out
