@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--glue-dir", type=Path, default=None, help="unused (banks are recorded)")
     p.add_argument("--workdir", type=Path, default=None, help="unused")
     args = p.parse_args(argv)
-    from sweeper.replay.__main__ import main as replay
+    from sweeper.commands.replay import main as replay
 
     banks = sorted(str(b) for b in BANKS.glob("*.json.gz"))
     seeded = sorted(str(b) for b in BANKS.glob("v2/*.json.gz"))  # multi-seed banks (issue 25)

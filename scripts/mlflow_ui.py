@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from sweeper.tracking.ui import main
+from sweeper.commands.ui import main
 
 if __name__ == "__main__":
     sys.exit(main())

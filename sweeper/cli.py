@@ -1,7 +1,8 @@
 """Running a sweeper command as a Hydra app: overrides checked first, one-line errors, exit codes.
 
-Every command (``python -m sweeper``, ``sweeper.train``, ``sweeper.recommend``) is a thin
-``main(argv)`` that hands its logic to :func:`run_hydra`.
+Every Hydra command (``python -m sweeper``, ``sweeper.train``, ``sweeper.recommend``,
+``sweeper.seedrace``) is a thin ``main(argv)`` in :mod:`sweeper.commands` that hands its logic to
+:func:`run_hydra`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""``python -m sweeper.sync``: send what a sweep's tracking spool kept (see
-:mod:`sweeper.tracking.sync`)."""
+"""``python -m sweeper.sync``: send what a tracking spool kept (:mod:`sweeper.commands.sync`)."""
 
-from __future__ import annotations
-
-from sweeper.tracking.sync import main
+from sweeper.commands.sync import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

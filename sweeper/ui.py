@@ -1,10 +1,6 @@
-"""``python -m sweeper.ui``: the MLflow UI on a sweep's store (:mod:`sweeper.tracking.ui`)."""
+"""``python -m sweeper.ui``: the MLflow UI on a sweep's store (:mod:`sweeper.commands.ui`)."""
 
-from __future__ import annotations
-
-from sweeper.tracking.ui import command, default_store, experiment_pages, main
-
-__all__ = ["command", "default_store", "experiment_pages", "main"]
+from sweeper.commands.ui import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,9 +1,10 @@
 """The error-case table: every bad input a user can type, and how one is run.
 
-Each :class:`Case` is one bad input; :func:`run_case` runs it through ``sweeper.__main__.main``
-in-process. ``tests/test_robustness.py`` asserts each gives exit code 2 and one line that names
-the key or file, and records nothing; ``scripts/errors_table.py`` renders the same rows, with
-the message each actually shows, into ``docs/errors.md``. Both import this module.
+Each :class:`Case` is one bad input; :func:`run_case` runs it through
+``sweeper.commands.sweep.main`` in-process. ``tests/test_robustness.py`` asserts each gives exit
+code 2 and one line that names the key or file, and records nothing; ``scripts/errors_table.py``
+renders the same rows, with the message each actually shows, into ``docs/errors.md``. Both
+import this module.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
 from tests.glue_fixtures import make_glue_dir
 from tests.servers import free_port
 

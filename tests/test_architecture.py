@@ -13,6 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# One module in sweeper/commands/ per command; python -m sweeper.X runs X's shim (a package's
+# __main__, or sweeper/sync.py and sweeper/ui.py), python -m sweeper runs sweeper/__main__.py.
+COMMANDS = ("sweep", "train", "recommend", "schedule", "seedrace", "sync", "ui", "bank", "replay")
+ENTRY_PACKAGES = ("train", "recommend", "schedule", "seedrace", "bank", "replay")
+SHIMS = {"sweeper.__main__", "sweeper.sync", "sweeper.ui"} | {
+    f"sweeper.{c}.__main__" for c in ENTRY_PACKAGES
+}
+
 # Lower numbers are lower layers: a module imports only its own layer or lower ones.
 LAYERS: dict[str, int] = {
     # 0. facts with no dependencies
@@ -71,10 +79,10 @@ LAYERS: dict[str, int] = {
     # 6. commands' logic: the sweep, one training, recommendation, previews
     "sweeper.run": 6,
     "sweeper.sweep": 6,  # a sweep's trials and the loop that runs them (open_sweep builds it)
-    "sweeper.train": 6,
+    "sweeper.train": 6,  # one training run outside a sweep
     "sweeper.recommend": 6,
-    "sweeper.preview": 6,
-    "sweeper.tracking.ui": 6,  # starts the MLflow UI on a sweep's store
+    "sweeper.preview": 6,  # LR schedule previews (python -m sweeper.schedule)
+    "sweeper.tracking.ui": 6,  # the MLflow UI's command line and its experiment pages
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
     "sweeper.bank.file": 6,  # Bank, Curve and the file format: save, load, describe
     "sweeper.bank.exporting": 6,  # a bank from a finished, unpruned sweeper study
@@ -89,14 +97,16 @@ LAYERS: dict[str, int] = {
     "sweeper.replay.ladder": 6,  # the schedule horizon as a fidelity
     "sweeper.replay.sweep": 6,  # a replayed sweep (sampler, pruner), replay(), the queued start
     "sweeper.replay.figures": 6,  # regret, compute to the goal, summaries, the plot
+    "sweeper.replay.compare": 6,  # policies compared on banks: summaries, verdicts, tables
     "sweeper.tracking.sync": 6,  # sends what the tracking spool kept
-    # 7. entry points and the public package
+    # 7. the command lines (parsing, printing, exit codes; nothing below imports them), the
+    # shims that run them as python -m sweeper[.X], and the public package
+    "sweeper.commands": 7,
+    **{f"sweeper.commands.{c}": 7 for c in COMMANDS},
     "sweeper.__main__": 7,
-    "sweeper.schedule.__main__": 7,
-    "sweeper.bank.__main__": 7,
-    "sweeper.replay.__main__": 7,
-    "sweeper.sync": 7,  # python -m sweeper.sync (sweeper.tracking.sync)
-    "sweeper.ui": 7,  # python -m sweeper.ui (sweeper.tracking.ui)
+    **{f"sweeper.{c}.__main__": 7 for c in ENTRY_PACKAGES},
+    "sweeper.sync": 7,  # python -m sweeper.sync
+    "sweeper.ui": 7,  # python -m sweeper.ui
     "sweeper": 7,
     # What tests and benchmarks share (nothing in sweeper imports it): a scripted objective on
     # the Objective/Reporter contract, a tiny model, loopback servers.
@@ -307,3 +317,23 @@ def test_nothing_in_sweeper_uses_its_test_helpers() -> None:
     library = [m for m in SWEEPER if not m.startswith("sweeper.testing")]
     users = sorted(m for m in library if any(t.startswith("sweeper.testing") for t in GRAPH[m]))
     assert not users, f"{users}: sweeper/testing/ is for tests and benchmarks only"
+
+
+def test_only_the_shims_import_the_command_lines() -> None:
+    users = sorted(
+        m
+        for m in SWEEPER
+        if not m.startswith("sweeper.commands") and m not in SHIMS
+        if any(t.startswith("sweeper.commands") for t in GRAPH[m])
+    )
+    assert not users, f"{users} import sweeper.commands: the library sits below the commands"
+
+
+@pytest.mark.parametrize("shim", sorted(SHIMS))
+def test_each_entry_point_is_a_shim_of_its_command(shim: str) -> None:
+    # python -m sweeper.X keeps working, and X's command line lives in one place.
+    path = ROOT.joinpath(*shim.split(".")).with_suffix(".py")
+    code = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    command = {"sweeper.__main__": "sweep"}.get(shim, shim.split(".")[1])
+    assert GRAPH[shim] == {f"sweeper.commands.{command}"}, GRAPH[shim]
+    assert len(code) <= 5, f"{shim}: a shim is its docstring, one import and the main guard"

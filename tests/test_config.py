@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sweeper.__main__ import main
 from sweeper.checks import check
+from sweeper.commands.sweep import main
 from sweeper.config import CONF_DIR, GROUPS, compose, group_options, resolve
 from sweeper.errors import ConfigError
 

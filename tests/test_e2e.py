@@ -10,7 +10,7 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
 from sweeper.config import compose
 from sweeper.run import run
 from tests.conftest import tiny_overrides

@@ -31,11 +31,11 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from sweeper import outages
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
+from sweeper.commands.sync import main as sync_main
 from sweeper.config import compose
 from sweeper.run import run
 from sweeper.study import RETRIED_CALLS
-from sweeper.sync import main as sync_main
 from tests import fake_objective
 from tests.conftest import tiny_overrides
 from tests.fake_objective import QuadraticObjective

@@ -18,7 +18,7 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
 from tests.data_fixtures import make_hub_repo, rows, write
 
 ROOT = Path(__file__).resolve().parent.parent

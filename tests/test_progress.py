@@ -454,7 +454,7 @@ def test_dashboard_line_says_how_to_install_it_when_missing(
 
 
 def test_ui_command_and_the_experiment_pages_it_prints(tmp_path: Path) -> None:
-    from sweeper import ui
+    from sweeper.commands import ui
     from sweeper.config import compose
     from sweeper.run import run
 

@@ -10,9 +10,10 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
+from sweeper.commands.recommend import confirm_seeds_flag
 from sweeper.config import compose
 from sweeper.errors import StudyError
-from sweeper.recommend import confirm_seeds_flag, recommend
+from sweeper.recommend import recommend
 from sweeper.run import run
 from sweeper.selection import Recommendation, SharedRecommendation, regret
 from sweeper.train import train
@@ -262,7 +263,7 @@ def test_no_complete_trial_and_unknown_study_are_clear_errors(tmp_path: Path) ->
 
 
 def test_cli_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sweeper.recommend import main
+    from sweeper.commands.recommend import main
 
     assert main(_rec_overrides(tmp_path, "sweep.study_name=nope")) == 2
     err = capsys.readouterr().err
@@ -431,7 +432,7 @@ def test_confirm_seeds_flag_is_the_override(args: list[str], expected: list[str]
 def test_confirm_seeds_flag_without_a_value_is_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from sweeper.recommend import main
+    from sweeper.commands.recommend import main
 
     assert main(["+experiment=glue", "--confirm-seeds"]) == 2
     assert capsys.readouterr().err == (
@@ -448,9 +449,9 @@ def test_the_printed_use_command_runs(
     # config_dir, recommend wrote into the package's own conf/ (default: <results_dir>/conf).
     import shlex
 
+    from sweeper.commands.recommend import main as recommend_main
+    from sweeper.commands.train import main as train_main
     from sweeper.config import CONF_DIR
-    from sweeper.recommend import main as recommend_main
-    from sweeper.train import main as train_main
 
     base = _base(tmp_path, "sweep.n_trials=2")
     run(compose(base))

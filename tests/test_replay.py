@@ -191,7 +191,7 @@ def test_figures_from_traces() -> None:
 def test_command_line_prints_tables_and_writes_the_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sweeper.replay.__main__ import main
+    from sweeper.commands.replay import main
 
     bank = bank_of(
         *(curve(lr, [0.7 - 1000 * lr, 0.69 - 1500 * lr], [1, 2]) for lr in (1e-5, 3e-5, 1e-4)),
@@ -325,7 +325,7 @@ def test_seeds_are_not_searched_and_regret_is_judged_by_seed_means() -> None:
 def test_command_line_replays_a_seeded_bank_on_its_own_grid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sweeper.replay.__main__ import main
+    from sweeper.commands.replay import main
 
     path = save(seeded_bank(), tmp_path / "seeded.json.gz")
     # The default space does not search batch_size: --space auto falls back to the bank's grid.

@@ -1,10 +1,10 @@
 """Every way a user can get the input wrong, tried through the real entry point.
 
-Each row of :data:`tests.error_cases.CASES` runs ``sweeper.__main__.main(argv)`` in-process and
-must give exit code 2, exactly one line on stderr naming the key or file, the value and what is
-allowed, and leave nothing trained or recorded. ``scripts/errors_table.py`` renders the same
-rows, with the message each one actually shows, into ``docs/errors.md``; a test keeps the two
-equal.
+Each row of :data:`tests.error_cases.CASES` runs ``sweeper.commands.sweep.main(argv)``
+in-process and must give exit code 2, exactly one line on stderr naming the key or file, the
+value and what is allowed, and leave nothing trained or recorded. ``scripts/errors_table.py``
+renders the same rows, with the message each one actually shows, into ``docs/errors.md``; a test
+keeps the two equal.
 
 Further down: a bad re-run never touches a recorded study, bad numbers during real training
 (NaN loss, lr=1.0); the security rules are in test_security.py.
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
 from tests.error_cases import (
     BY_ID,
     CASES,
@@ -241,7 +241,12 @@ def test_a_bad_rerun_leaves_the_recorded_study_intact(tmp_path: Path) -> None:
 
 # Every command that goes through cli.run_hydra: Hydra would create its run folder under
 # results_dir before the command's own code runs.
-COMMANDS = ["sweeper.__main__", "sweeper.train", "sweeper.recommend", "sweeper.seedrace"]
+COMMANDS = [
+    "sweeper.commands.sweep",
+    "sweeper.commands.train",
+    "sweeper.commands.recommend",
+    "sweeper.commands.seedrace",
+]
 _WRITE_ADVICE = "it must be a writable folder with free space."
 
 

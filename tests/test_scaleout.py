@@ -28,7 +28,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from sweeper.__main__ import main
+from sweeper.commands.sweep import main
 from sweeper.config import compose
 from sweeper.results import records
 from sweeper.run import run

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import get_scheduler
 
+from sweeper.commands.schedule import main as preview
 from sweeper.errors import ConfigError
-from sweeper.preview import preview
 from sweeper.schedule import (
     SCHEDULERS,
     batches_per_epoch,

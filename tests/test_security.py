@@ -184,7 +184,7 @@ def test_model_loading_prefers_safetensors_without_remote_code(
 def test_mlflow_ui_binds_to_localhost_unless_told_otherwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sweeper.ui import command
+    from sweeper.commands.ui import command
 
     monkeypatch.setenv("SWEEPER_HOME", str(tmp_path))
     (tmp_path / "mlflow.db").write_bytes(b"")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
-from sweeper.sync import main as sync_main
+from sweeper.commands.sync import main as sync_main
 from sweeper.tracking import spool as spool_module
 from sweeper.tracking.mlflow import MlflowTracker
 

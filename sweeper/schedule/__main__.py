@@ -1,8 +1,6 @@
-"""``python -m sweeper.schedule``: the LR schedule preview (its code: sweeper.preview)."""
+"""``python -m sweeper.schedule``: the LR schedule preview (:mod:`sweeper.commands.schedule`)."""
 
-from __future__ import annotations
-
-from sweeper.preview import main
+from sweeper.commands.schedule import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

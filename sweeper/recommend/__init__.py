@@ -29,8 +29,7 @@ task): the candidate minimizing the worst relative regret across them.
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,37 +178,4 @@ def recommend(cfg: DictConfig | Mapping[str, Any]) -> Recommendation | SharedRec
     return rec
 
 
-def confirm_seeds_flag(args: Sequence[str]) -> list[str]:
-    """``--confirm-seeds K`` (or ``=K``) as the override ``recommend.confirm_seeds=K``."""
-    out: list[str] = []
-    it = iter(args)
-    for arg in it:
-        if arg == "--confirm-seeds":
-            value = next(it, None)
-            if value is None:
-                raise ConfigError("--confirm-seeds needs a number of seeds but got nothing.")
-            out.append(f"recommend.confirm_seeds={value}")
-        elif arg.startswith("--confirm-seeds="):
-            out.append(f"recommend.confirm_seeds={arg.split('=', 1)[1]}")
-        else:
-            out.append(arg)
-    return out
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sweeper.recommend [overrides] [--confirm-seeds K]``; the exit code."""
-    from sweeper.cli import run_hydra
-
-    try:
-        argv = confirm_seeds_flag(sys.argv[1:] if argv is None else argv)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
-    return run_hydra(recommend, argv, help_page="recommend")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-__all__ = ["main", "recommend"]
+__all__ = ["recommend"]

@@ -1,4 +1,4 @@
-"""``python -m sweeper.train``: one training run with the configured settings, no search.
+"""One training run with the configured settings, no search (``python -m sweeper.train``).
 
 Use it to run recommended defaults (``+recommended=NAME``) or any fixed configuration the way a
 sweep trial would: same data, loop, evaluations and MLflow curves, as a top-level MLflow run.
@@ -6,8 +6,7 @@ sweep trial would: same data, loop, evaluations and MLflow curves, as a top-leve
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,11 +78,4 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from sweeper.cli import run_hydra
-
-    return run_hydra(train, argv, help_page="train")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["train"]

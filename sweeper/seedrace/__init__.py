@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -310,15 +309,4 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sweeper.seedrace [overrides]``; the exit code."""
-    from sweeper.cli import run_hydra
-
-    return run_hydra(seed_race, argv, help_page="seedrace")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-__all__ = ["FAIL_MARGIN", "Race", "SeedOutcome", "early_evaluation", "main", "race", "seed_race"]
+__all__ = ["FAIL_MARGIN", "Race", "SeedOutcome", "early_evaluation", "race", "seed_race"]
