@@ -24,8 +24,6 @@ conf/learned_portfolio.yaml format).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import itertools
 import math
 import statistics
 import sys
@@ -36,157 +34,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scripts import _bench
+from scripts._portfolio_learned import (
+    as_recipes,
+    candidates,
+    learn,
+    recipes_regret,
+    write_learned,
+)
+from scripts._portfolio_pairs import (
+    N_TRIALS,
+    Judged,
+    Pair,
+    _grid,
+    bank_space,
+    choose,
+    filled,
+    judge,
+    pairs_of,
+    with_objective,
+)
 
 if TYPE_CHECKING:
-    from sweeper.bank import Bank, Curve
+    from sweeper.bank import Bank
     from sweeper.portfolio import Recipe
-    from sweeper.replay import Grid, Policy
-    from sweeper.space import SearchSpace
+    from sweeper.replay import Policy
 
 BANKS = _bench.ROOT / "benchmarks" / "banks"
-N_TRIALS = 8  # the default budget (conf/config.yaml sweep.n_trials)
 SWEEP_ARMS = ("recipes", "none", "learned")
 MIN_CONFIGS = 6  # fewer recorded configurations than this: no verdict on the bank
-
-
-# ----------------------------------------------------------------------------- banks
-
-
-@dataclass(frozen=True, kw_only=True)
-class Pair:
-    """Where a choice is made (``select``) and where it is judged (``judge``)."""
-
-    select: Bank
-    judge: Bank
-    label: str
-
-
-def sub_bank(bank: Bank, seed: Any) -> Bank:
-    """The runs of one seed, the seed dropped from the grid and the parameters."""
-    curves = tuple(
-        dataclasses.replace(c, params=_config(c.params))
-        for c in bank.curves
-        if c.params.get("seed") == seed
-    )
-    grid = {k: v for k, v in bank.grid.items() if k != "seed"}
-    return dataclasses.replace(bank, grid=grid, curves=curves, train={**bank.train, "seed": seed})
-
-
-def _config(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k != "seed"}
-
-
-def pairs_of(bank: Bank) -> list[Pair]:
-    """Select on one seed and judge on another, each way round; one seed: the same curves.
-    None where no configuration has a run on every seed."""
-    seeds = bank.grid.get("seed") or []
-    if len(seeds) < 2:
-        return [Pair(select=bank, judge=bank, label="one seed: selected and judged on it")]
-    # Only configurations recorded on every seed: a choice must have a curve to be judged on
-    # (a partial recording would otherwise count against the arms that choose its gaps).
-    recorded: dict[tuple[tuple[str, Any], ...], set[Any]] = {}
-    for c in bank.trained:
-        recorded.setdefault(_key(_config(c.params)), set()).add(c.params.get("seed"))
-    common = {config for config, got in recorded.items() if got >= set(seeds)}
-    kept = tuple(c for c in bank.curves if _key(_config(c.params)) in common)
-    if not common:
-        return []
-    bank = dataclasses.replace(bank, curves=kept)
-    subs = {s: sub_bank(bank, s) for s in seeds}
-    return [
-        Pair(select=subs[a], judge=subs[b], label=f"selected on seed {a}, judged on seed {b}")
-        for a, b in itertools.permutations(seeds, 2)
-    ]
-
-
-def with_objective(bank: Bank, objective: str) -> Bank:
-    """``metric``: the bank as a sweep with ``sweep.objective=metric`` sees it (maximized)."""
-    if objective == "val_loss":
-        return bank
-    return dataclasses.replace(bank, monitor=bank.metric, direction="maximize")
-
-
-def bank_space(bank: Bank) -> SearchSpace:
-    """conf/search_space/default.yaml fitted to the bank as a live sweep fits it to the data:
-    ``num_epochs.high: auto`` is the longest recorded horizon, ``batch_size`` (auto, or absent
-    before it joined the default space) the recorded batches where the bank varies them; every
-    entry searches the bank's grid (the replay's nearest recorded point)."""
-    from sweeper.replay import group_node
-    from sweeper.space import parse_space
-
-    node = group_node("search_space", "default")
-    out: dict[str, Any] = {}
-    for name, entry in node.items():
-        if name not in bank.grid:
-            continue  # not recorded: the bank's fixed train value
-        if isinstance(entry, dict) and entry.get("high") == "auto":
-            entry = {**entry, "high": max(bank.grid[name])}
-        if isinstance(entry, dict) and entry.get("choices") == "auto":
-            entry = {**entry, "choices": list(bank.grid[name])}
-        out[name] = entry
-    for name, values in bank.grid.items():
-        out.setdefault(name, {"type": "categorical", "choices": list(values)})
-    return parse_space(out)
-
-
-# ----------------------------------------------------------------------------- choices
-
-
-@dataclass(frozen=True, kw_only=True)
-class Judged:
-    """A chosen run's values at the chosen evaluation, on the judging curve."""
-
-    val_loss: float
-    metric: float
-    value: float  # the selection objective's value (val_loss or the metric)
-    # The same on the bank's test split (NaN: the bank has none): a split no choice saw.
-    test_metric: float = math.nan
-    test_value: float = math.nan
-
-
-def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
-
-
-def best_index(bank: Bank, curve: Curve) -> int | None:
-    """The evaluation a sweep keeps (best monitored value, the first of ties; None: all NaN)."""
-    values = bank.values(curve)
-    finite = [k for k, v in enumerate(values) if not math.isnan(v)]
-    if not finite:
-        return None
-    sign = 1.0 if bank.direction == "minimize" else -1.0
-    return min(finite, key=lambda k: (sign * values[k], k))
-
-
-def judge(pair: Pair, curve: Curve, k: int) -> Judged | None:
-    """``curve`` (a run of ``pair.select``) judged on ``pair.judge``: the same configuration's
-    run there, at the same step (None: that run was not recorded, or stopped before)."""
-    step = curve.step[k]
-    for other in pair.judge.trained:
-        if _key(other.params) == _key(curve.params) and step in other.step:
-            j = other.step.index(step)
-            test = other.test_loss if pair.judge.monitor == "val_loss" else other.test_metric
-            return Judged(
-                val_loss=other.val_loss[j],
-                metric=other.metric[j],
-                value=pair.judge.values(other)[j],
-                test_metric=other.test_metric[j] if other.test_metric else math.nan,
-                test_value=test[j] if test else math.nan,
-            )
-    return None
-
-
-def choose(pair: Pair, grid: Grid, points: Sequence[tuple[Any, ...]]) -> tuple[Curve, int] | None:
-    """The best run among ``points`` on the selection curves, and its kept evaluation."""
-    bank = pair.select
-    sign = 1.0 if bank.direction == "minimize" else -1.0
-    best: tuple[float, Curve, int] | None = None
-    for point in dict.fromkeys(points):
-        curve = grid.runs[point][0]
-        k = best_index(bank, curve)
-        if k is not None and (best is None or sign * bank.values(curve)[k] < best[0]):
-            best = (sign * bank.values(curve)[k], curve, k)
-    return None if best is None else (best[1], best[2])
 
 
 # ----------------------------------------------------------------------------- recipe arms
@@ -214,11 +89,6 @@ def recipe_grids() -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def filled(bank: Bank, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``settings`` with every grid entry it lacks at the bank's fixed train value."""
-    return {**{k: bank.train.get(k, v[0]) for k, v in bank.grid.items()}, **settings}
-
-
 @dataclass(frozen=True, kw_only=True)
 class Arm:
     """One arm's judged values over pairs (recipes) or replays (sweeps)."""
@@ -241,19 +111,6 @@ def recipe_arm(name: str, grid_settings: Sequence[Mapping[str, Any]], pairs: Seq
     # Compute: every point of the paper's grid trained once (as the paper runs them), each
     # at the recorded run it maps to (two points may map to one run: both are counted).
     return Arm(name=name, judged=judged, epochs=epochs)
-
-
-_GRIDS: dict[int, tuple[Bank, Grid]] = {}
-
-
-def _grid(bank: Bank) -> Grid:
-    from sweeper.replay import Grid
-
-    cached = _GRIDS.get(id(bank))
-    if cached is None or cached[0] is not bank:
-        cached = (bank, Grid(bank, bank_space(bank)))
-        _GRIDS[id(bank)] = cached
-    return cached[1]
 
 
 # ----------------------------------------------------------------------------- sweep arms
@@ -300,113 +157,6 @@ def sweep_arm(
             ]
             judged.append(judge(pair, *found[0]) if found else None)
     return Arm(name=name, judged=judged, epochs=epochs, searched_won=searched / len(judged))
-
-
-# ----------------------------------------------------------------------------- learned
-
-
-def candidates(banks: Sequence[Bank]) -> list[dict[str, Any]]:
-    """Every recorded configuration of every bank, each filled to the union of the grids."""
-    names = sorted({n for b in banks for n in b.grid if n != "seed"})
-    out: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
-    for bank in banks:
-        for curve in bank.trained:
-            params = {n: curve.params.get(n, bank.train.get(n)) for n in names}
-            if any(v is None for v in params.values()):
-                continue
-            params = {n: v for n, v in params.items() if n != "seed"}
-            out.setdefault(_key(params), params)
-    return list(out.values())
-
-
-def regret_table(
-    pairs: Sequence[Pair], configs: Sequence[Mapping[str, Any]]
-) -> list[tuple[list[float], list[float]]]:
-    """Per pair: each config's selection value (sign: smaller is better) and judged regret
-    (relative to the best judged run of the pair; inf where it has no judged value)."""
-    out = []
-    for pair in pairs:
-        grid = _grid(pair.select)
-        sign = 1.0 if pair.select.direction == "minimize" else -1.0
-        runs: dict[tuple[Any, ...], tuple[float, float]] = {}
-        for point, curves in grid.runs.items():
-            k = best_index(pair.select, curves[0])
-            got = None if k is None else judge(pair, curves[0], k)
-            if k is not None and got is not None and not math.isnan(got.value):
-                runs[point] = (sign * pair.select.values(curves[0])[k], sign * got.value)
-        if not runs:
-            continue
-        top = min(j for _, j in runs.values())
-        sel, reg = [], []
-        for config in configs:
-            point = grid.nearest(filled(pair.select, config))
-            s, j = runs.get(point, (math.inf, math.inf))
-            sel.append(s)
-            reg.append((j - top) / (abs(top) or 1.0) if math.isfinite(j) else math.inf)
-        out.append((sel, reg))
-    return out
-
-
-def portfolio_regret(
-    table: Sequence[tuple[list[float], list[float]]], chosen: Sequence[int]
-) -> float:
-    """Mean over pairs of the judged regret of the config the portfolio picks on selection."""
-    total = 0.0
-    for sel, reg in table:
-        pick = min(chosen, key=lambda c: (sel[c], c))
-        total += reg[pick]
-    return total / len(table)
-
-
-def learn(
-    banks: Sequence[Bank], configs: Sequence[Mapping[str, Any]], *, k: int
-) -> tuple[list[int], float, float]:
-    """The ``k`` configs with the smallest worst regret over ``banks`` (ties: smaller mean
-    regret, then less compute); returns their indices, worst and mean regret. Fewer configs
-    than ``k`` (a partial bank): all of them; no bank with a judged run: none (regret inf)."""
-    tables = [regret_table(pairs_of(b), configs) for b in banks]
-    tables = [t for t in tables if t]
-    if not tables or not configs:
-        return [], math.inf, math.inf
-    best: tuple[float, float, float, tuple[int, ...]] | None = None
-    for chosen in itertools.combinations(range(len(configs)), min(k, len(configs))):
-        regrets = [portfolio_regret(t, chosen) for t in tables]
-        worst = max(regrets)
-        if best is not None and worst > best[0]:
-            continue
-        cost = sum(float(configs[c].get("num_epochs", 0)) for c in chosen)
-        key = (worst, sum(regrets) / len(regrets), cost, chosen)
-        if best is None or key < best:
-            best = key
-    assert best is not None
-    return list(best[3]), best[0], best[1]
-
-
-def as_recipes(configs: Sequence[Mapping[str, Any]], *, note: str) -> tuple[Recipe, ...]:
-    from sweeper.portfolio import Recipe
-
-    return tuple(
-        Recipe(name=f"learned-{i + 1}", citation=note, settings=dict(c))
-        for i, c in enumerate(configs)
-    )
-
-
-def recipes_regret(bank: Bank, recipes: Sequence[Recipe], policy: Policy) -> float:
-    """The regret of a queued start alone (its best on selection, judged)."""
-    from sweeper.replay import portfolio_queue
-
-    pairs = pairs_of(bank)
-    if not pairs:
-        return math.inf
-    queued = portfolio_queue(
-        pairs[0].select,
-        policy,
-        space=bank_space(pairs[0].select),
-        recipes=recipes,
-        n_trials=N_TRIALS,
-    )
-    table = regret_table(pairs, queued)
-    return portfolio_regret(table, range(len(queued))) if table and queued else math.inf
 
 
 # ----------------------------------------------------------------------------- output
@@ -669,26 +419,6 @@ def _shown_path(path: Path) -> str:
 
 def _show(config: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items())
-
-
-def write_learned(
-    path: Path, configs: Sequence[Mapping[str, Any]], *, paths: Sequence[Path], k: int
-) -> None:
-    import yaml
-
-    head = (
-        "# sweep.portfolio=learned: the configs a sweep starts from, in queue order, instead\n"
-        "# of the published recipes (sweeper/portfolio.py RECIPES); fitted to the search space\n"
-        "# and the data like the recipes. Learned by\n"
-        "# `python -m scripts.bench_portfolio --learned-out` on\n"
-        f"# {', '.join(p.name for p in paths)}: the {k} recorded configs whose best (chosen on\n"
-        "# validation) has the smallest worst regret over those banks (docs/benchmarks.md §7).\n"
-    )
-    items = [
-        {"name": f"learned-{i + 1}", "citation": "bank replay 2026-12-03", "settings": dict(c)}
-        for i, c in enumerate(configs)
-    ]
-    path.write_text(head + yaml.safe_dump(items, sort_keys=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

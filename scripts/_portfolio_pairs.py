@@ -1,0 +1,180 @@
+"""Banks as (select, judge) pairs and the choices judged on them, for scripts/bench_portfolio.py.
+
+A choice (configuration and evaluation) is made on one seed's curves and judged on another
+seed's curve at the same step (and on the test split where the bank has one), so no arm is
+judged on what it selected on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sweeper.bank import Bank, Curve
+    from sweeper.replay import Grid
+    from sweeper.space import SearchSpace
+
+N_TRIALS = 8  # the default budget (conf/config.yaml sweep.n_trials)
+
+
+# ----------------------------------------------------------------------------- banks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pair:
+    """Where a choice is made (``select``) and where it is judged (``judge``)."""
+
+    select: Bank
+    judge: Bank
+    label: str
+
+
+def sub_bank(bank: Bank, seed: Any) -> Bank:
+    """The runs of one seed, the seed dropped from the grid and the parameters."""
+    curves = tuple(
+        dataclasses.replace(c, params=_config(c.params))
+        for c in bank.curves
+        if c.params.get("seed") == seed
+    )
+    grid = {k: v for k, v in bank.grid.items() if k != "seed"}
+    return dataclasses.replace(bank, grid=grid, curves=curves, train={**bank.train, "seed": seed})
+
+
+def _config(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "seed"}
+
+
+def pairs_of(bank: Bank) -> list[Pair]:
+    """Select on one seed and judge on another, each way round; one seed: the same curves.
+    None where no configuration has a run on every seed."""
+    seeds = bank.grid.get("seed") or []
+    if len(seeds) < 2:
+        return [Pair(select=bank, judge=bank, label="one seed: selected and judged on it")]
+    # Only configurations recorded on every seed: a choice must have a curve to be judged on
+    # (a partial recording would otherwise count against the arms that choose its gaps).
+    recorded: dict[tuple[tuple[str, Any], ...], set[Any]] = {}
+    for c in bank.trained:
+        recorded.setdefault(_key(_config(c.params)), set()).add(c.params.get("seed"))
+    common = {config for config, got in recorded.items() if got >= set(seeds)}
+    kept = tuple(c for c in bank.curves if _key(_config(c.params)) in common)
+    if not common:
+        return []
+    bank = dataclasses.replace(bank, curves=kept)
+    subs = {s: sub_bank(bank, s) for s in seeds}
+    return [
+        Pair(select=subs[a], judge=subs[b], label=f"selected on seed {a}, judged on seed {b}")
+        for a, b in itertools.permutations(seeds, 2)
+    ]
+
+
+def with_objective(bank: Bank, objective: str) -> Bank:
+    """``metric``: the bank as a sweep with ``sweep.objective=metric`` sees it (maximized)."""
+    if objective == "val_loss":
+        return bank
+    return dataclasses.replace(bank, monitor=bank.metric, direction="maximize")
+
+
+def bank_space(bank: Bank) -> SearchSpace:
+    """conf/search_space/default.yaml fitted to the bank as a live sweep fits it to the data:
+    ``num_epochs.high: auto`` is the longest recorded horizon, ``batch_size`` (auto, or absent
+    before it joined the default space) the recorded batches where the bank varies them; every
+    entry searches the bank's grid (the replay's nearest recorded point)."""
+    from sweeper.replay import group_node
+    from sweeper.space import parse_space
+
+    node = group_node("search_space", "default")
+    out: dict[str, Any] = {}
+    for name, entry in node.items():
+        if name not in bank.grid:
+            continue  # not recorded: the bank's fixed train value
+        if isinstance(entry, dict) and entry.get("high") == "auto":
+            entry = {**entry, "high": max(bank.grid[name])}
+        if isinstance(entry, dict) and entry.get("choices") == "auto":
+            entry = {**entry, "choices": list(bank.grid[name])}
+        out[name] = entry
+    for name, values in bank.grid.items():
+        out.setdefault(name, {"type": "categorical", "choices": list(values)})
+    return parse_space(out)
+
+
+# ----------------------------------------------------------------------------- choices
+
+
+@dataclass(frozen=True, kw_only=True)
+class Judged:
+    """A chosen run's values at the chosen evaluation, on the judging curve."""
+
+    val_loss: float
+    metric: float
+    value: float  # the selection objective's value (val_loss or the metric)
+    # The same on the bank's test split (NaN: the bank has none): a split no choice saw.
+    test_metric: float = math.nan
+    test_value: float = math.nan
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+def best_index(bank: Bank, curve: Curve) -> int | None:
+    """The evaluation a sweep keeps (best monitored value, the first of ties; None: all NaN)."""
+    values = bank.values(curve)
+    finite = [k for k, v in enumerate(values) if not math.isnan(v)]
+    if not finite:
+        return None
+    sign = 1.0 if bank.direction == "minimize" else -1.0
+    return min(finite, key=lambda k: (sign * values[k], k))
+
+
+def judge(pair: Pair, curve: Curve, k: int) -> Judged | None:
+    """``curve`` (a run of ``pair.select``) judged on ``pair.judge``: the same configuration's
+    run there, at the same step (None: that run was not recorded, or stopped before)."""
+    step = curve.step[k]
+    for other in pair.judge.trained:
+        if _key(other.params) == _key(curve.params) and step in other.step:
+            j = other.step.index(step)
+            test = other.test_loss if pair.judge.monitor == "val_loss" else other.test_metric
+            return Judged(
+                val_loss=other.val_loss[j],
+                metric=other.metric[j],
+                value=pair.judge.values(other)[j],
+                test_metric=other.test_metric[j] if other.test_metric else math.nan,
+                test_value=test[j] if test else math.nan,
+            )
+    return None
+
+
+def choose(pair: Pair, grid: Grid, points: Sequence[tuple[Any, ...]]) -> tuple[Curve, int] | None:
+    """The best run among ``points`` on the selection curves, and its kept evaluation."""
+    bank = pair.select
+    sign = 1.0 if bank.direction == "minimize" else -1.0
+    best: tuple[float, Curve, int] | None = None
+    for point in dict.fromkeys(points):
+        curve = grid.runs[point][0]
+        k = best_index(bank, curve)
+        if k is not None and (best is None or sign * bank.values(curve)[k] < best[0]):
+            best = (sign * bank.values(curve)[k], curve, k)
+    return None if best is None else (best[1], best[2])
+
+
+def filled(bank: Bank, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with every grid entry it lacks at the bank's fixed train value."""
+    return {**{k: bank.train.get(k, v[0]) for k, v in bank.grid.items()}, **settings}
+
+
+_GRIDS: dict[int, tuple[Bank, Grid]] = {}
+
+
+def _grid(bank: Bank) -> Grid:
+    from sweeper.replay import Grid
+
+    cached = _GRIDS.get(id(bank))
+    if cached is None or cached[0] is not bank:
+        cached = (bank, Grid(bank, bank_space(bank)))
+        _GRIDS[id(bank)] = cached
+    return cached[1]
