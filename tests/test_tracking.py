@@ -202,7 +202,9 @@ def test_parent_stays_running_while_another_worker_trains(tmp_path: Path) -> Non
         tmp_path,
         "sweep.n_trials=3",
         "train.weight_decay=0.0",
-        "sweep.timeout_s=1",  # the wait for the other trial wakes for it (heartbeat: 30 s)
+        # The wait for the other trial wakes for it (heartbeat: 30 s). 5 s, not 1: the clock
+        # starts with the sweep, and on a loaded machine 1 s ran out before its one trial began.
+        "sweep.timeout_s=5",
     )
     parent, _ = _runs(tmp_path)
     assert parent.data.tags["sweeper.finished"] == "2"
