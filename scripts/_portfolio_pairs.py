@@ -72,13 +72,6 @@ def pairs_of(bank: Bank) -> list[Pair]:
     ]
 
 
-def with_objective(bank: Bank, objective: str) -> Bank:
-    """``metric``: the bank as a sweep with ``sweep.objective=metric`` sees it (maximized)."""
-    if objective == "val_loss":
-        return bank
-    return dataclasses.replace(bank, monitor=bank.metric, direction="maximize")
-
-
 def bank_space(bank: Bank) -> SearchSpace:
     """conf/search_space/default.yaml fitted to the bank as a live sweep fits it to the data:
     ``num_epochs.high: auto`` is the longest recorded horizon, ``batch_size`` (auto, or absent

@@ -51,7 +51,6 @@ from scripts._portfolio_pairs import (
     filled,
     judge,
     pairs_of,
-    with_objective,
 )
 
 if TYPE_CHECKING:
@@ -301,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not paths:
         print(f"no bank under {BANKS}", file=sys.stderr)
         return 1
-    banks = [with_objective(load(path), args.objective) for path in paths]
+    banks = [load(path).selecting_on(args.objective) for path in paths]
     policy = default_policy()
     configs = candidates([pair.select for b in banks for pair in pairs_of(b)])
     print("# Portfolio start vs published recipes, replayed (issue 22)\n")

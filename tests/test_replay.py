@@ -335,6 +335,32 @@ def test_command_line_replays_a_seeded_bank_on_its_own_grid(
     assert "exhaustive compute 4 epochs" in out and "of best seed mean" in out
 
 
+def test_command_line_replays_on_the_task_metric_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The default sweep selects a classification task on its metric (sweep.objective=auto):
+    # the replay can measure regret in it, maximized (accuracy here is 1 - val_loss).
+    from sweeper.commands.replay import main
+
+    path = save(seeded_bank(), tmp_path / "seeded.json.gz")
+    args = [str(path), "--reps", "4", "--pruners", "none", "--samplers", "random"]
+    assert main([*args, "--objective", "metric"]) == 0
+    out = capsys.readouterr().out
+    assert "best accuracy 0.5000 (best config's seed mean 0.4750)" in out
+
+
+def test_a_bank_selects_on_the_loss_or_its_metric_in_the_metrics_direction() -> None:
+    bank = seeded_bank()
+    on_metric = bank.selecting_on("metric")
+    assert (on_metric.monitor, on_metric.direction) == ("accuracy", "maximize")
+    assert on_metric.best == pytest.approx(0.50)
+    assert on_metric.selecting_on("val_loss").best == pytest.approx(0.50)  # the loss again
+    rmse = dataclasses.replace(bank, metric="eval_loss").selecting_on("metric")
+    assert rmse.direction == "minimize"
+    with pytest.raises(ValueError, match="objective must be 'val_loss' or 'metric' but got 'f1'"):
+        bank.selecting_on("f1")
+
+
 def test_a_horizon_ladder_promotes_the_best_short_run_and_counts_its_retraining() -> None:
     from sweeper.replay import LADDERS, ladder_rungs
 

@@ -23,6 +23,7 @@ in proportion to optimizer steps (``provenance.seconds`` says which).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import json
@@ -31,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sweeper.direction import direction_of
 
 FORMAT = 1
 # The default grid: the default search space (conf/search_space/default.yaml) in a few values
@@ -72,6 +75,17 @@ class Bank:
     grid: dict[str, list[Any]]
     provenance: dict[str, Any]
     curves: tuple[Curve, ...]
+
+    def selecting_on(self, objective: str) -> Bank:
+        """The bank as a sweep with ``sweep.objective=objective`` sees it: ``val_loss``
+        (minimized) or ``metric`` (the bank's task metric, in its own direction)."""
+        if objective == "val_loss":
+            return dataclasses.replace(self, monitor="val_loss", direction="minimize")
+        if objective == "metric":
+            return dataclasses.replace(
+                self, monitor=self.metric, direction=direction_of(self.metric)
+            )
+        raise ValueError(f"objective must be 'val_loss' or 'metric' but got {objective!r}.")
 
     def values(self, curve: Curve) -> tuple[float, ...]:
         """The monitored value at each evaluation of ``curve``."""

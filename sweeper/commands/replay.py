@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         help="conf/search_space option, a YAML file, 'bank' (a categorical of each grid entry) "
         "or 'auto' (the default space if it covers the bank's grid, else 'bank')",
     )
+    p.add_argument(
+        "--objective",
+        choices=("val_loss", "metric"),
+        default="val_loss",
+        help="what the replayed sweeps select on and regret is measured in: the validation "
+        "loss, or the task metric (sweep.objective=auto's choice for classification)",
+    )
     p.add_argument("--png", type=Path, default=None, help="regret-vs-compute figure")
     p.add_argument("--json", type=Path, default=None, help="all figures, machine-readable")
     return p
@@ -111,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     curves: dict[str, Curves] = {}
     pooled: dict[str, list[Row]] = {p.name: [] for p in policies}
     for path in args.banks:
-        bank = load(path)
+        bank = load(path).selecting_on(args.objective)
         space = space_for(args.space, bank)
         exhaustive = exhaustive_epochs(bank)
         print(
