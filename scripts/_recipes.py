@@ -95,7 +95,7 @@ def run_recipe(
     from sweeper.checks import check
     from sweeper.config import compose
     from sweeper.direction import direction_of
-    from sweeper.training import make_objective, new_reporter, resolve_device, train_once
+    from sweeper.train_once import make_objective, new_reporter, resolve_device, train_once
 
     started = time.perf_counter()
     checked = check(
@@ -151,10 +151,10 @@ def run_recipe(
 def counted_epochs() -> Iterator[list[float]]:
     """Epochs trained by every ``train_once`` call of the sweep and the recommendation."""
     import sweeper.sweep
-    import sweeper.training
+    import sweeper.train_once
 
     spent: list[float] = []
-    original = sweeper.training.train_once
+    original = sweeper.train_once.train_once
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         reporter = original(*args, **kwargs)
@@ -162,12 +162,12 @@ def counted_epochs() -> Iterator[list[float]]:
         spent.append(float(evals[-1].epoch) if evals else 0.0)
         return reporter
 
-    sweeper.training.train_once = counting  # type: ignore[assignment]
+    sweeper.train_once.train_once = counting  # type: ignore[assignment]
     sweeper.sweep.train_once = counting  # type: ignore[assignment]
     try:
         yield spent
     finally:
-        sweeper.training.train_once = original  # type: ignore[assignment]
+        sweeper.train_once.train_once = original  # type: ignore[assignment]
         sweeper.sweep.train_once = original  # type: ignore[assignment]
 
 
@@ -190,7 +190,7 @@ def run_sweeper(*, base: list[str], work: Path, task: str) -> tuple[Arm, dict[st
     with counted_epochs() as spent, _bench.silenced():
         run(compose(overrides))
         rec = recommend(compose(overrides))
-    from sweeper.selection import Recommendation
+    from sweeper.recommend.selection import Recommendation
 
     assert isinstance(rec, Recommendation)
     study = optuna.load_study(

@@ -90,7 +90,7 @@ def run_trainer(
     from objectives.glue.metrics import compute_metrics
     from objectives.glue.model import load_model
     from sweeper.study import build_pruner
-    from sweeper.training import resolve_device
+    from sweeper.train_once import resolve_device
 
     cfg, settings, task = prepared.cfg, prepared.settings, prepared.task
     metric, space = prepared.info.metric, cfg["search_space"]
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from objectives.glue.train import resolve_precision
     from sweeper.schedule import plan_steps
-    from sweeper.training import resolve_device
+    from sweeper.train_once import resolve_device
 
     results: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     metric = "metric"

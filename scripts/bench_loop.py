@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.schedule import plan_steps
     from sweeper.tracking.mlflow import MlflowTracker
     from sweeper.tracking.mlflow_run import MlflowRun
-    from sweeper.training import resolve_device
+    from sweeper.train_once import resolve_device
 
     with _bench.workdir(args.workdir) as work:
         model = _bench.model_for(args, work)

@@ -55,9 +55,9 @@ def trial_loop_gate(timer: _bench.Timer) -> Iterator[dict[str, float]]:
     storage, creating tables and the summary's reads are not counted."""
     import optuna
 
-    import sweeper.summary
+    import sweeper.sweep_summary
 
-    optimize, finish = optuna.Study.optimize, sweeper.summary.finish
+    optimize, finish = optuna.Study.optimize, sweeper.sweep_summary.finish
     span = {"start": 0.0, "end": 0.0}
     timer.active = False
 
@@ -73,12 +73,12 @@ def trial_loop_gate(timer: _bench.Timer) -> Iterator[dict[str, float]]:
         return finish(**k)
 
     optuna.Study.optimize = gated_optimize  # type: ignore[method-assign]
-    sweeper.summary.finish = gated_finish
+    sweeper.sweep_summary.finish = gated_finish
     try:
         yield span
     finally:
         optuna.Study.optimize = optimize  # type: ignore[method-assign]
-        sweeper.summary.finish = finish
+        sweeper.sweep_summary.finish = finish
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.config import compose
     from sweeper.testing.fake_objective import QuadraticObjective
     from sweeper.tracking.mlflow import MlflowTracker
-    from sweeper.training import new_reporter, train_once
+    from sweeper.train_once import new_reporter, train_once
 
     with _bench.workdir(args.workdir) as work:
         uri = f"sqlite:///{work}/mlflow.db"

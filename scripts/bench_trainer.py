@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from objectives.glue.model import load_model
     from objectives.glue.train import fine_tune, resolve_precision
     from sweeper.schedule import plan_steps
-    from sweeper.training import new_reporter, resolve_device
+    from sweeper.train_once import new_reporter, resolve_device
 
     with _bench.workdir(args.workdir) as work:
         model_name = _bench.model_for(args, work)

@@ -17,10 +17,10 @@ from typing import Any
 
 from sweeper.errors import ConfigError
 from sweeper.formatting import fmt_value
-from sweeper.results import TrialRecord
 from sweeper.rules import Range
 from sweeper.settings import RULES, shown_key
 from sweeper.space import ParamSpec, SearchSpace, parse_space
+from sweeper.trial_record import TrialRecord
 
 # A value within this fraction of an entry's range (in log space for log entries) from a bound
 # is at that edge: TPE and random draws rarely land exactly on a float bound.
@@ -171,7 +171,7 @@ def edge_findings(
 
     Args:
         space: The search space the trials were drawn from (its bounds).
-        ranked_trials: Complete trials, best first (:func:`sweeper.results.ranked`).
+        ranked_trials: Complete trials, best first (:func:`sweeper.trial_record.ranked`).
         top: How many of the best trials to count at the edge (reported, not required).
 
     Returns:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from sweeper.results import TrialRecord
+    from sweeper.trial_record import TrialRecord
 
 _STATE_STYLE = {"COMPLETE": "-", "PRUNED": "--", "FAIL": ":"}
 # Axis words for recorded keys; others are shown as they are (accuracy, f1, pearson...).

@@ -20,8 +20,8 @@ from sweeper.formatting import fmt_duration, fmt_params
 from sweeper.objective import Decision
 
 if TYPE_CHECKING:
-    from sweeper.reporting import Evaluation
     from sweeper.schedule import StepPlan
+    from sweeper.trial_reporter import Evaluation
 
 log = logging.getLogger("sweeper")
 

@@ -20,7 +20,7 @@ from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
 from sweeper.chance import CHANCE_FLOOR, chance_margin, left_chance
-from sweeper.results import FINAL_STEP_KEY
+from sweeper.trial_record import FINAL_STEP_KEY
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -29,7 +29,6 @@ from sweeper.direction import direction_of
 from sweeper.objective import TaskInfo
 from sweeper.outages import check_writable
 from sweeper.progress import Progress, quiet_libraries
-from sweeper.results import STALE_REASON
 from sweeper.secrets import install_log_filter, redact_obj, register_url
 from sweeper.study import (
     build_pruner,
@@ -40,10 +39,11 @@ from sweeper.study import (
     requeue,
     storage_identity,
 )
-from sweeper.summary import SweepEnd, announce, finish
 from sweeper.sweep import NotNeeded, Superseded, Sweep
+from sweeper.sweep_summary import SweepEnd, announce, finish
 from sweeper.tracking import STUDY_RUN_ATTR, Tracker, open_tracker
-from sweeper.training import make_objective, resolve_device
+from sweeper.train_once import make_objective, resolve_device
+from sweeper.trial_record import STALE_REASON
 
 if TYPE_CHECKING:
     import optuna

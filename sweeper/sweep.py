@@ -18,8 +18,6 @@ from sweeper.checks import Checked
 from sweeper.objective import Objective, TaskInfo
 from sweeper.outages import disk_failure
 from sweeper.progress import Progress
-from sweeper.reporting import TrialReporter
-from sweeper.results import TrialAttrs
 from sweeper.secrets import redact
 from sweeper.signals import Interrupted, SignalGate, signals_interrupt
 from sweeper.study import (
@@ -32,7 +30,9 @@ from sweeper.study import (
     trial_id,
 )
 from sweeper.tracking import NullRun, Tracker
-from sweeper.training import new_reporter, train_once
+from sweeper.train_once import new_reporter, train_once
+from sweeper.trial_record import TrialAttrs
+from sweeper.trial_reporter import TrialReporter
 
 if TYPE_CHECKING:
     import optuna

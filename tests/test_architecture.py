@@ -46,8 +46,8 @@ LAYERS: dict[str, int] = {
     "sweeper.portfolio": 2,  # the portfolio start: published recipes fitted to the space (pure)
     # 3. the objective contract, per-trial records, decisions, the tracking view, plots
     "sweeper.objective": 3,
-    "sweeper.results": 3,
-    "sweeper.reporting": 3,
+    "sweeper.trial_record": 3,  # a trial's record in the study: TrialAttrs, TrialRecord
+    "sweeper.trial_reporter": 3,  # TrialReporter: a trial's decisions at each evaluation
     "sweeper.tracking": 3,  # the seam: Tracker/TrialRun protocols, open_tracker(cfg)
     "sweeper.tracking.mlflow": 3,  # the MLflow backend (MLflow only in sweeper/tracking/)
     "sweeper.tracking.mlflow_run": 3,  # one MLflow run's buffered, batched records
@@ -67,20 +67,21 @@ LAYERS: dict[str, int] = {
     "sweeper.study.resume": 4,  # create or resume a study under its fingerprint
     "sweeper.study.trials": 4,  # queued sets, retries, counts, slots, stale trials
     "sweeper.study.prune": 4,  # the prune hook
-    "sweeper.training": 4,
+    "sweeper.train_once": 4,  # the one training path: objective, device, reporter, the call
     "sweeper.progress": 4,
     "sweeper.pruners": 4,  # Optuna pruners of sweeper's own (pruner=curve)
     "sweeper.pruners_beat": 4,  # probability-of-beating-the-best pruner (pruner=beat)
     # 5. config checks, the end-of-sweep summary, recommendation logic and report
     "sweeper.checks": 5,
-    "sweeper.summary": 5,
-    "sweeper.selection": 5,
-    "sweeper.report": 5,
+    "sweeper.sweep_summary": 5,  # the end-of-sweep table, plots and next commands
+    "sweeper.recommend.selection": 5,  # fresh seeds, best median, the epoch verdict
+    "sweeper.recommend.config_file": 5,  # the +recommended config and its use command
+    "sweeper.recommend.report": 5,  # the recommendation's Markdown report and console summary
     # 6. commands' logic: the sweep, one training, recommendation, previews
     "sweeper.run": 6,
     "sweeper.sweep": 6,  # a sweep's trials and the loop that runs them (open_sweep builds it)
     "sweeper.train": 6,  # one training run outside a sweep
-    "sweeper.recommend": 6,
+    "sweeper.recommend": 6,  # recommend(cfg): selection -> config file -> report
     "sweeper.preview": 6,  # LR schedule previews (python -m sweeper.schedule)
     "sweeper.tracking.ui": 6,  # the MLflow UI's command line and its experiment pages
     "sweeper.bank": 6,  # records exhaustive studies (through run) and exports their curves
@@ -124,8 +125,8 @@ OPTUNA_OR_MLFLOW = {
     *(m for m in LAYERS if m.startswith("sweeper.study.")),
     "sweeper.tracking",
     *(m for m in LAYERS if m.startswith("sweeper.tracking.")),
-    "sweeper.reporting",
-    "sweeper.results",
+    "sweeper.trial_reporter",
+    "sweeper.trial_record",
 }
 # The tracking seam: MLflow lives in sweeper/tracking/ only, and the rest of sweeper reaches a
 # backend through sweeper.tracking.open_tracker (the config names it), so a new backend is one

@@ -10,8 +10,8 @@ import pytest
 from sweeper.boundary import edge_findings, widened_bound
 from sweeper.checks import check
 from sweeper.config import compose
-from sweeper.results import TrialRecord
 from sweeper.space import parse_space
+from sweeper.trial_record import TrialRecord
 from tests.fake_objective import fake_overrides
 
 SPACE = parse_space(

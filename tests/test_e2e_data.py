@@ -12,8 +12,8 @@ from mlflow import MlflowClient
 
 from sweeper.config import compose
 from sweeper.recommend import recommend
+from sweeper.recommend.selection import Recommendation
 from sweeper.run import run
-from sweeper.selection import Recommendation
 from tests.conftest import tiny_overrides
 from tests.data_fixtures import make_hub_repo, rows, write
 

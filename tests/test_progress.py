@@ -29,7 +29,7 @@ import pytest
 from sweeper.formatting import fmt_params
 from sweeper.progress import Progress, quiet_libraries
 from sweeper.schedule import plan_steps
-from sweeper.summary import next_commands
+from sweeper.sweep_summary import next_commands
 from sweeper.tracking.mlflow import open_commands
 from tests.conftest import ROOT
 
@@ -492,8 +492,8 @@ def test_plots_have_titles_axis_labels_legends_and_a_log_lr_axis(
     tmp_path: Path,
 ) -> None:
     from sweeper import plots
-    from sweeper.results import records
-    from sweeper.summary import make_plots
+    from sweeper.sweep_summary import make_plots
+    from sweeper.trial_record import records
 
     root, _ = piped
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{root}/optuna.db")

@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 from sweeper.pruners import CurvePruner
-from sweeper.results import FINAL_STEP_KEY
+from sweeper.trial_record import FINAL_STEP_KEY
 
 CHANCE = 0.69
 # Two finished trials: a fast starter that plateaus, and a late bloomer that becomes the best.

@@ -14,8 +14,8 @@ from sweeper.commands.recommend import confirm_seeds_flag
 from sweeper.config import compose
 from sweeper.errors import StudyError
 from sweeper.recommend import recommend
+from sweeper.recommend.selection import Recommendation, SharedRecommendation, regret
 from sweeper.run import run
-from sweeper.selection import Recommendation, SharedRecommendation, regret
 from sweeper.train import train
 from tests.fake_objective import fake_overrides
 
@@ -149,7 +149,7 @@ class _StubSession:
         self.top = [trial]
 
     def train(self, settings: Any, *, seed: int) -> Any:
-        from sweeper.selection import SeedRun
+        from sweeper.recommend.selection import SeedRun
 
         early = settings.patience is not None
         self.seen.append((settings.num_epochs, early, seed))
@@ -179,7 +179,7 @@ class _StubSession:
 def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds(
     short_final: float, epochs: int, words: str
 ) -> None:
-    from sweeper.selection import recommend_one
+    from sweeper.recommend.selection import recommend_one
 
     session = _StubSession(
         {(3, True): (0.3, 0.4), (3, False): (0.3, 0.4), (2, False): (0.31, short_final)}
@@ -199,7 +199,7 @@ def test_epoch_verdict_compares_final_values_of_both_schedules_on_the_same_seeds
 def test_no_re_runs_write_the_trials_own_schedule_and_say_where_it_peaked() -> None:
     # Issue 23 #3: with confirm_seeds=0 the trial trained 3 epochs and peaked at 1.5, and the
     # config said num_epochs=2: a schedule that never ran, with no confirmation and no verdict.
-    from sweeper.selection import recommend_one
+    from sweeper.recommend.selection import recommend_one
 
     session = _StubSession({})
     rec = recommend_one(session, top_k=1, seeds=0)  # type: ignore[arg-type]
@@ -210,7 +210,7 @@ def test_no_re_runs_write_the_trials_own_schedule_and_say_where_it_peaked() -> N
 
 
 def test_seed_runs_report_held_out_test_metrics(tmp_path: Path) -> None:
-    from sweeper.selection import SeedRun, test_metrics
+    from sweeper.recommend.selection import SeedRun, test_metrics
 
     runs = [
         SeedRun(
@@ -290,7 +290,7 @@ class _SharedStub:
         self.checked = SimpleNamespace(train=SimpleNamespace(seed=42))
 
     def train(self, settings: Any, *, seed: int) -> Any:
-        from sweeper.selection import SeedRun
+        from sweeper.recommend.selection import SeedRun
 
         value = self.reruns[settings.lr]
         return SeedRun(
@@ -312,7 +312,7 @@ def test_a_failed_re_run_is_the_worst_value_under_maximize(failed: float | None)
     # no finite value counted as inf, the best accuracy: regret -inf, and it was recommended.
     from types import SimpleNamespace
 
-    from sweeper.selection import recommend_shared
+    from sweeper.recommend.selection import recommend_shared
 
     train = compose([])["train"]
 
@@ -405,7 +405,7 @@ def test_on_a_small_real_sweep_of_shared_sst2(
     # sweep's train.num_epochs=2 would beat the recommended value), then the config.
     import shlex
 
-    from sweeper.report import config_delta, use_command
+    from sweeper.recommend.config_file import config_delta, use_command
 
     use = use_command(rec.config_path, overrides, delta=config_delta(rec.settings, keys=[]))
     args = shlex.split(use)[3:]

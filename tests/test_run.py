@@ -390,8 +390,8 @@ def test_a_queued_set_that_keeps_raising_is_not_queued_again(
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState, create_trial
 
-    from sweeper.results import STALE_KEY, STALE_REASON
     from sweeper.study import requeue
+    from sweeper.trial_record import STALE_KEY, STALE_REASON
 
     s = optuna.create_study()
     for reason in reasons:
@@ -416,7 +416,7 @@ def test_a_queued_set_that_keeps_raising_is_not_queued_again(
 
 
 def test_each_trial_records_where_its_schedule_ends_for_the_pruner(tmp_path: Path) -> None:
-    from sweeper.results import FINAL_STEP_KEY
+    from sweeper.trial_record import FINAL_STEP_KEY
 
     sweep(tmp_path, "train.evals_per_epoch=2")
     for trial in study(tmp_path).trials:

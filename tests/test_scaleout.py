@@ -30,7 +30,6 @@ from optuna.trial import TrialState
 
 from sweeper.commands.sweep import main
 from sweeper.config import compose
-from sweeper.results import records
 from sweeper.run import run
 from sweeper.study import (
     HEARTBEAT_ATTR,
@@ -40,6 +39,7 @@ from sweeper.study import (
     release_trial,
 )
 from sweeper.tracking.mlflow import MlflowTracker
+from sweeper.trial_record import records
 from tests import fake_objective
 from tests.postgres import Database, exists, temp_database
 from tests.servers import free_port, mlflow_server

@@ -286,7 +286,7 @@ def test_a_study_recorded_with_mlflow_names_still_reads(tmp_path: Path) -> None:
     import sqlite3
 
     from sweeper.recommend import _report_to_parent
-    from sweeper.results import records
+    from sweeper.trial_record import records
 
     study = _memory_sweep(tmp_path, "old", "~search_space.weight_decay")
     new_ids = [t.user_attrs[RUN_ID_ATTR] for t in study.trials]

@@ -98,7 +98,7 @@ def prepare(overrides: Sequence[str]) -> Prepared:
     from objectives.glue.tasks import get_task
     from sweeper.checks import check, fit_to_data
     from sweeper.config import compose
-    from sweeper.training import make_objective
+    from sweeper.train_once import make_objective
 
     checked = check(compose(list(overrides)))
     objective = make_objective(checked.cfg)

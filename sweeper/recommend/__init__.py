@@ -36,18 +36,20 @@ from typing import TYPE_CHECKING, Any
 
 from sweeper.config import task_overrides
 from sweeper.errors import ConfigError
-from sweeper.report import (
+from sweeper.recommend.config_file import (
     config_delta,
-    nothing_learned_line,
-    print_summary,
     recommended_dir,
-    regret_table,
     use_command,
     write_config,
+)
+from sweeper.recommend.report import (
+    nothing_learned_line,
+    print_summary,
+    regret_table,
     write_report,
     write_shared_report,
 )
-from sweeper.selection import (
+from sweeper.recommend.selection import (
     Recommendation,
     Session,
     SharedRecommendation,

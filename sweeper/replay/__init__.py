@@ -5,9 +5,9 @@ built by :func:`sweeper.study.build_sampler` / :func:`~sweeper.study.build_prune
 same config nodes as a live sweep. Each trial samples the search space with the live code
 (:meth:`sweeper.space.SearchSpace.sample`), takes the bank's nearest grid point, and "trains"
 by revealing that run's recorded evaluations, one at a time, to a
-:class:`~sweeper.reporting.TrialReporter` built by :func:`sweeper.training.new_reporter` with the
-live prune hook: the pruner, early stopping and divergence decide exactly as in a live sweep.
-The trial's compute is what was revealed: epochs, and the seconds the bank measured there.
+:class:`~sweeper.trial_reporter.TrialReporter` built by :func:`sweeper.train_once.new_reporter`
+with the live prune hook: the pruner, early stopping and divergence decide exactly as in a live
+sweep. The trial's compute is what was revealed: epochs, and the seconds the bank measured there.
 
 A bank may hold several seeds per configuration (a ``seed`` grid entry): seed is not a search
 dimension, so a replayed trial of a configuration gets one of its recorded seeds at random (seed

@@ -54,7 +54,7 @@ def reveal(
     from sweeper.chance import known_chance
     from sweeper.objective import Decision
     from sweeper.schedule import StepPlan
-    from sweeper.training import new_reporter
+    from sweeper.train_once import new_reporter
 
     reporter = new_reporter(
         settings,

@@ -31,13 +31,13 @@ from sweeper.direction import Direction, direction_of
 from sweeper.formatting import fmt_params, fmt_value
 from sweeper.rules import Range, Rule, check_node
 from sweeper.settings import TrainSettings
-from sweeper.training import make_objective, new_reporter, resolve_device, train_once
+from sweeper.train_once import make_objective, new_reporter, resolve_device, train_once
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from sweeper.objective import Objective
-    from sweeper.reporting import Outcome
+    from sweeper.trial_reporter import Outcome
 
 log = logging.getLogger("sweeper")
 

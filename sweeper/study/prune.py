@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sweeper.reporting import pruner_step
-from sweeper.results import FINAL_STEP_KEY
+from sweeper.trial_record import FINAL_STEP_KEY
+from sweeper.trial_reporter import pruner_step
 
 if TYPE_CHECKING:
     import optuna

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sweeper.errors import ConfigError, StorageError
 from sweeper.outages import Outage, check_sqlite_writable
-from sweeper.results import STALE_KEY, STALE_REASON
 from sweeper.rules import Range, Rule, check_node
 from sweeper.secrets import redact, register_url
 from sweeper.study.private import heartbeat_interface, trial_id
+from sweeper.trial_record import STALE_KEY, STALE_REASON
 
 if TYPE_CHECKING:
     import optuna

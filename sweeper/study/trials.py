@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sweeper.results import STALE_KEY
 from sweeper.study.private import trial_id
+from sweeper.trial_record import STALE_KEY
 
 if TYPE_CHECKING:
     import optuna

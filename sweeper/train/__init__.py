@@ -16,7 +16,7 @@ from sweeper.progress import Progress, quiet_libraries
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from sweeper.reporting import Outcome
+    from sweeper.trial_reporter import Outcome
 
 
 def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
@@ -25,7 +25,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     from sweeper.direction import direction_of
     from sweeper.secrets import install_log_filter, register_url
     from sweeper.tracking import NullRun, open_tracker
-    from sweeper.training import make_objective, new_reporter, resolve_device, train_once
+    from sweeper.train_once import make_objective, new_reporter, resolve_device, train_once
 
     quiet_libraries()
     checked = check(cfg)

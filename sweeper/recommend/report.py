@@ -1,4 +1,5 @@
-"""What a recommendation writes: the ``+recommended`` config, its use command, the report.
+"""The recommendation's report: its Markdown sections, the shared-set report, the console
+summary (the ``+recommended`` config and its use command: :mod:`sweeper.recommend.config_file`).
 
 The Markdown report is built one section per function; each says which numbers it shows, on
 which seeds and data.
@@ -10,15 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from sweeper.boundary import edge_findings
-from sweeper.config import CONF_DIR
 from sweeper.formatting import fmt_params, fmt_value
-from sweeper.secrets import redact
-from sweeper.selection import (
+from sweeper.recommend.config_file import config_delta
+from sweeper.recommend.selection import (
     Candidate,
     Recommendation,
     Session,
@@ -26,60 +23,7 @@ from sweeper.selection import (
     mean_and_std,
     test_metrics,
 )
-from sweeper.settings import TrainSettings
-
-
-def config_delta(settings: TrainSettings, *, keys: Sequence[str]) -> dict[str, Any]:
-    """The ``train`` values to set: every searched key, num_epochs, scheduler parameters."""
-    flat = settings.as_params()
-    wanted = dict.fromkeys(["lr", "warmup_ratio", "num_epochs", "scheduler", *keys])
-    train: dict[str, Any] = {}
-    for key in wanted:
-        if key in flat and not key.startswith("scheduler_kwargs."):
-            train[key] = flat[key]
-        if key == "scheduler" and settings.active_scheduler_kwargs():
-            train["scheduler_kwargs"] = settings.active_scheduler_kwargs()
-    train["patience"] = None  # a recommended run trains exactly num_epochs epochs
-    return train
-
-
-def write_config(train: Mapping[str, Any], *, path: Path, header: Sequence[str]) -> Path:
-    """A ``# @package _global_`` Hydra config usable as ``+recommended=NAME``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# @package _global_", *[f"# {h}" for h in header]]
-    body = yaml.safe_dump({"train": dict(train)}, sort_keys=False, default_flow_style=False)
-    path.write_text("\n".join(lines) + "\n" + body)
-    return path
-
-
-def recommended_dir(config_dir: str | None, *, results_dir: Path) -> Path:
-    """Where ``+recommended=NAME`` configs go: ``<config folder>/recommended``.
-
-    ``recommend.config_dir`` names a Hydra config folder (``recommended/`` is made in it), or
-    that ``recommended`` folder itself; null: ``<results_dir>/conf``. Never the installed
-    package's own ``conf/``: results stay with the user's other results.
-    """
-    root = Path(config_dir) if config_dir else results_dir / "conf"
-    return root if root.name == "recommended" else root / "recommended"
-
-
-def use_command(path: Path, overrides: Sequence[str], *, delta: Mapping[str, Any]) -> str:
-    """The command that trains with the written config: the sweep's own overrides, minus those
-    the config sets (a command-line ``train.lr=...`` would beat the config group's value)."""
-    import shlex
-
-    set_here = {f"train.{key}" for key in delta}
-    kept = [
-        o
-        for o in overrides
-        if not o.startswith("recommend.")
-        and not any(o.lstrip("+~").startswith((k + "=", k + ".")) for k in set_here)
-    ]
-    if path.parent.resolve() != (CONF_DIR / "recommended").resolve():
-        # Hydra finds `+recommended=NAME` as recommended/NAME.yaml under a config folder.
-        assert path.parent.name == "recommended", path
-        kept.append(f"hydra.searchpath=[file://{path.parent.parent.resolve()}]")
-    return shlex.join(["python", "-m", "sweeper.train", *kept, f"+recommended={path.stem}"])
+from sweeper.secrets import redact
 
 
 def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[str]:
@@ -151,7 +95,7 @@ def _confirmation_section(rec: Recommendation, session: Session) -> list[str]:
 def _plots(session: Session, out_dir: Path) -> tuple[list[Path], dict[str, float]]:
     """The report's plots, and the parameter importances (empty with too few trials)."""
     import sweeper.plots as plots
-    from sweeper.summary import param_importances
+    from sweeper.sweep_summary import param_importances
 
     top = session.top
     importances = param_importances(session.study)
@@ -180,7 +124,7 @@ def _plots(session: Session, out_dir: Path) -> tuple[list[Path], dict[str, float
 def nothing_learned_line(session: Session) -> str | None:
     """The one line saying no trial of the study left chance (then the recommendation is a pick
     among chance-level trials: written all the same, with this warning), or ``None``."""
-    from sweeper.summary import nothing_learned_in
+    from sweeper.sweep_summary import nothing_learned_in
 
     return nothing_learned_in(
         session.items,
@@ -192,7 +136,7 @@ def nothing_learned_line(session: Session) -> str | None:
 
 def _header_section(rec: Recommendation, session: Session, use: str) -> list[str]:
     """Title, the data and model, the study's trial counts, the command to use it."""
-    from sweeper.summary import BUILTIN_WARNING
+    from sweeper.sweep_summary import BUILTIN_WARNING
 
     info, items = session.task_info, session.items
     lines = [f"# Recommended defaults: study `{rec.study}`", ""]
@@ -372,7 +316,7 @@ def write_shared_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"# Shared defaults across {', '.join(rec.studies)}", ""]
     if any(s.task_info.get("source") == "builtin" for s in sessions):
-        from sweeper.summary import BUILTIN_WARNING
+        from sweeper.sweep_summary import BUILTIN_WARNING
 
         lines += [f"> **WARNING** {BUILTIN_WARNING}", ""]
     lines += [
@@ -413,7 +357,7 @@ def regret_table(rec: SharedRecommendation) -> str:
 
 
 def print_summary(rec: Recommendation, session: Session, use: str) -> None:
-    from sweeper.summary import BUILTIN_WARNING
+    from sweeper.sweep_summary import BUILTIN_WARNING
 
     lines = [f"{'=' * 28} recommendation: {rec.study} {'=' * 28}"]
     if session.task_info.get("source") == "builtin":
@@ -450,13 +394,9 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
 
 
 __all__ = [
-    "config_delta",
     "nothing_learned_line",
     "print_summary",
-    "recommended_dir",
     "regret_table",
-    "use_command",
-    "write_config",
     "write_report",
     "write_shared_report",
 ]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from sweeper.reporting import TrialReporter
+    from sweeper.trial_reporter import TrialReporter
 
 # Why a stale trial failed. Optuna fails it before any callback runs and a finished trial takes
 # no more attributes, so the worker that fails it (sweeper.study.storage._StaleRetry) puts the

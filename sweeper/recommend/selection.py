@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sweeper.direction import better, worst
 from sweeper.errors import StudyError
 from sweeper.formatting import fmt_params, fmt_value
-from sweeper.results import TrialRecord, ranked, records
 from sweeper.schedule import whole_epochs
 from sweeper.secrets import register_url
 from sweeper.settings import TrainSettings
+from sweeper.trial_record import TrialRecord, ranked, records
 
 if TYPE_CHECKING:
     import optuna
@@ -91,7 +91,7 @@ class Session:
 
     def __init__(self, checked: Checked, *, study_name: str | None = None) -> None:
         from sweeper.study import load_existing_study, open_storage, storage_identity
-        from sweeper.training import make_objective, resolve_device
+        from sweeper.train_once import make_objective, resolve_device
 
         self.checked = checked
         cfg = checked.cfg
@@ -152,7 +152,7 @@ class Session:
 
     def train(self, settings: TrainSettings, *, seed: int) -> SeedRun:
         """One training run (no pruning; early stopping as configured in ``settings``)."""
-        from sweeper.training import new_reporter, train_once
+        from sweeper.train_once import new_reporter, train_once
 
         run_settings = replace(settings, seed=seed)
         log.info("  training seed %d: %s", seed, fmt_params(self._searched(run_settings)))

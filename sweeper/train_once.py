@@ -1,7 +1,7 @@
 """One training run: the objective the config names, the device, the reporter, the call.
 
 The one training path: sweep trials (:mod:`sweeper.run`), recommendation seeds and
-confirmations (:mod:`sweeper.selection`) and ``python -m sweeper.train`` all go through
+confirmations (:mod:`sweeper.recommend.selection`) and ``python -m sweeper.train`` all go through
 :func:`train_once` with a reporter from :func:`new_reporter`.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from sweeper.errors import NonFiniteLossError
 from sweeper.objective import Objective, load_objective
-from sweeper.reporting import CurveSink, PruneHook, TrialReporter, Watcher
 from sweeper.settings import TrainSettings
+from sweeper.trial_reporter import CurveSink, PruneHook, TrialReporter, Watcher
 
 
 def make_objective(cfg: Mapping[str, Any]) -> Objective:

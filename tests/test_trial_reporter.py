@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from sweeper.objective import Decision
-from sweeper.reporting import EarlyStopping, PruneHook, TrialReporter
 from sweeper.schedule import plan_steps
+from sweeper.trial_reporter import EarlyStopping, PruneHook, TrialReporter
 
 
 def _stopped_at(es: EarlyStopping, values: list[float]) -> int | None:

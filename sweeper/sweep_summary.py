@@ -18,8 +18,8 @@ from sweeper.chance import nothing_learned
 from sweeper.config import task_overrides
 from sweeper.direction import why_monitored
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
-from sweeper.results import TrialRecord, ranked, records
 from sweeper.secrets import redact
+from sweeper.trial_record import TrialRecord, ranked, records
 
 if TYPE_CHECKING:
     import optuna
