@@ -1,4 +1,4 @@
-"""``python -m sweeper.ui``: open the MLflow UI on a sweep's store (:mod:`sweeper.tracking.ui`).
+"""Open the MLflow UI on a sweep's store: ``python -m sweeper.ui`` (or ``scripts/mlflow_ui.py``).
 
 Bound to 127.0.0.1 unless told otherwise, one worker (light on a small machine). It prints the
 page of each experiment's runs: expand a study's run for its trials, then the chart view
