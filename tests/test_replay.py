@@ -120,6 +120,22 @@ def test_early_stopping_ends_a_trial_after_patience_evaluations() -> None:
     assert regret(bank, without.incumbent[-1]) == 0.0
 
 
+def test_early_stopping_waits_at_the_chance_level_the_bank_recorded() -> None:
+    # A small-data curve on its plateau at chance (ln 2) for three evaluations, then learning.
+    # The live sweep knows the task's chance level (TaskInfo.chance, recorded with the bank)
+    # and waits; a replay that ignored it stopped the trial at evaluation 3 (patience 2).
+    plateau = curve(1e-4, [0.693, 0.694, 0.695, 0.60, 0.50, 0.45], [1, 2, 3, 4, 5, 6])
+    bank = dataclasses.replace(
+        bank_of(plateau, num_epochs=3),
+        provenance={"task_info": {"chance": {"val_loss": 0.693, "accuracy": 0.5}}},
+    )
+    assert bank.chance_of("val_loss") == 0.693 and bank.chance_of("matthews_corr") == 0.0
+    assert bank_of(plateau).chance_of("val_loss") is None  # an older bank: unknown
+    (trace,) = replay(bank, make_policy("none"), space=LR_SPACE, n_trials=1, reps=1)
+    assert trace.epochs == pytest.approx([3.0])
+    assert regret(bank, trace.incumbent[-1]) == 0.0
+
+
 def test_pruned_trials_count_only_what_they_trained() -> None:
     policy = make_policy(
         "median", sampler="random", early_stopping=False, pruner_args={"n_startup_trials": 1}

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeper.chance import known_chance
 from sweeper.direction import direction_of
 
 FORMAT = 1
@@ -86,6 +87,15 @@ class Bank:
                 self, monitor=self.metric, direction=direction_of(self.metric)
             )
         raise ValueError(f"objective must be 'val_loss' or 'metric' but got {objective!r}.")
+
+    def chance_of(self, name: str) -> float | None:
+        """The chance level of ``name`` (``val_loss`` or a metric): the one the objective
+        reported when the bank was recorded (``TaskInfo.chance``, in the provenance), else the
+        one every task shares (:func:`sweeper.chance.known_chance`); None: unknown."""
+        recorded = ((self.provenance.get("task_info") or {}).get("chance") or {}).get(name)
+        if isinstance(recorded, int | float) and math.isfinite(recorded):
+            return float(recorded)
+        return known_chance(name)
 
     def values(self, curve: Curve) -> tuple[float, ...]:
         """The monitored value at each evaluation of ``curve``."""

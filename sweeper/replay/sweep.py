@@ -64,6 +64,10 @@ def replay_sweep(
         sampler=build_sampler(policy.sampler, seed=seed, space=space),
         pruner=build_pruner(policy.pruner),
     )
+    # The chance level where the curve pruner reads it on a live study (its late chance cut).
+    level = bank.chance_of(bank.monitor)
+    chance = {} if level is None else {bank.monitor: level}
+    study.set_user_attr("task_info", {"monitor": bank.monitor, "chance": chance})
     for params in queued:
         study.enqueue_trial(dict(params))
     trace = Trace()

@@ -51,7 +51,6 @@ def reveal(
 ) -> tuple[Any, int]:
     """Hand ``curve``'s evaluations one by one to a live reporter until it stops the run: its
     outcome and the index of the last evaluation revealed."""
-    from sweeper.chance import known_chance
     from sweeper.objective import Decision
     from sweeper.schedule import StepPlan
     from sweeper.train_once import new_reporter
@@ -60,7 +59,7 @@ def reveal(
         settings,
         monitor=bank.monitor,
         direction=bank.direction,
-        chance=known_chance(bank.monitor),  # banks record no chance levels
+        chance=bank.chance_of(bank.monitor),  # early stopping waits while at chance
         prune=prune,
     )
     reporter.start(StepPlan(**curve.plan))
