@@ -145,11 +145,8 @@ def test_chance_metrics_are_the_best_constant_prediction(
 
 @pytest.mark.slow
 def test_the_glue_objective_reports_its_chance_level(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.tiny_model import make_tiny_model
-
-    model = make_tiny_model(tmp_path / "tiny")
     result = seed_race(
         compose(
             [
@@ -157,7 +154,7 @@ def test_the_glue_objective_reports_its_chance_level(
                 "data=builtin",
                 "data.builtin.num_train=96",
                 "data.builtin.num_eval=32",
-                f"model.name_or_path={model}",
+                f"model.name_or_path={tiny_model_dir}",
                 "tracking=none",
                 "quiet=true",
                 "train.num_epochs=2",
