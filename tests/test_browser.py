@@ -43,9 +43,10 @@ def swept(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Pat
     return root
 
 
-@pytest.fixture
-def chrome(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium through Debian's chromedriver (never a downloaded browser)."""
+@pytest.fixture(scope="module")
+def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Headless Chromium through Debian's chromedriver (never a downloaded browser); one for
+    the module, as starting it costs seconds (each test opens its own page)."""
     if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
         pytest.skip("needs /usr/bin/chromium and /usr/bin/chromedriver (apt: chromium-driver)")
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -63,7 +64,7 @@ def chrome(tmp_path: Path) -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
         "--window-size=1500,1000",
     ):
         options.add_argument(flag)
