@@ -87,6 +87,9 @@ def test_a_sweep_of_the_classic_loop_logs_get_schedulers_curve(
                 "pruner=none",  # every trial trains to its end: whole curves to compare
                 "train.patience=null",  # nor does early stopping end one
                 "train.grad_accum=3",  # 19 batches an epoch: the last update takes one batch
+                # Up to the queued trial's 3 epochs (the fitted range goes to 20, the recipes'
+                # schedules with it): every epoch ends on the same one-batch update.
+                "search_space.num_epochs.high=3",
                 "quiet=true",
             ]
         )
