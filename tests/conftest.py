@@ -29,6 +29,7 @@ def _mlflow_tables_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> 
     a tracked sweep. The copy is that migrated database page for page; other databases (and
     MLflow servers, which are separate processes) migrate as usual."""
     import sqlite3
+    import threading
 
     import mlflow.store.db.utils as db_utils
     import sqlalchemy
@@ -38,20 +39,24 @@ def _mlflow_tables_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> 
     made = sqlalchemy.create_engine(f"sqlite:///{template}")
     migrate(made)
     made.dispose()
+    copying = threading.Lock()
 
     def from_template(engine: sqlalchemy.engine.Engine) -> None:
         url = engine.url
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             migrate(engine)
             return
-        db_utils._logger.info("Creating initial MLflow database tables...")
-        source = sqlite3.connect(template)
-        target = engine.raw_connection()
-        try:
-            source.backup(target.driver_connection)
-        finally:
-            target.close()
-            source.close()
+        with copying:  # two stores opening one new file in this process: one copy, never over rows
+            if db_utils._all_tables_exist(engine):
+                return
+            db_utils._logger.info("Creating initial MLflow database tables...")
+            source = sqlite3.connect(template)
+            target = engine.raw_connection()
+            try:
+                source.backup(target.driver_connection)
+            finally:
+                target.close()
+                source.close()
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(db_utils, "_initialize_tables", from_template)
