@@ -83,13 +83,13 @@ def replay_ladder(
             results.append((value, i))
             if value < incumbent:
                 incumbent, incumbent_mean = value, sign * grid.mean[point]
-            trace.epochs.append(totals[0])
-            trace.seconds.append(totals[1])
-            trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
-            trace.incumbent_mean.append(
-                sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+            trace.add(
+                totals=(totals[0], totals[1]),
+                incumbent=incumbent,
+                incumbent_mean=incumbent_mean,
+                sign=sign,
+                stop=outcome.stop,
+                point=point,
             )
-            trace.stops.append(outcome.stop)
-            trace.points.append(point)
         configs = [configs[i] for _, i in sorted(results)]
     return trace

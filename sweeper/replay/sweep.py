@@ -95,14 +95,14 @@ def replay_sweep(
         if found is not None and found < incumbent:
             incumbent = found
             incumbent_mean = sign * grid.mean[point]
-        trace.epochs.append(totals[0])
-        trace.seconds.append(totals[1])
-        trace.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
-        trace.incumbent_mean.append(
-            sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+        trace.add(
+            totals=(totals[0], totals[1]),
+            incumbent=incumbent,
+            incumbent_mean=incumbent_mean,
+            sign=sign,
+            stop=outcome.stop,
+            point=point,
         )
-        trace.stops.append(outcome.stop)
-        trace.points.append(point)
         if outcome.pruned:
             raise optuna.TrialPruned(outcome.reason)
         assert outcome.best is not None

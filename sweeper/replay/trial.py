@@ -8,6 +8,7 @@ read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,27 @@ class Trace:
     @property
     def total_epochs(self) -> float:
         return self.epochs[-1] if self.epochs else 0.0
+
+    def add(
+        self,
+        *,
+        totals: tuple[float, float],
+        incumbent: float,
+        incumbent_mean: float,
+        sign: float,
+        stop: str,
+        point: tuple[Any, ...],
+    ) -> None:
+        """Record a finished trial: the compute so far (epochs, seconds) and the incumbent
+        (signed: lower is better; inf: none yet), stored in the bank's own direction."""
+        self.epochs.append(totals[0])
+        self.seconds.append(totals[1])
+        self.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
+        self.incumbent_mean.append(
+            sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+        )
+        self.stops.append(stop)
+        self.points.append(point)
 
     @property
     def total_seconds(self) -> float:
