@@ -131,7 +131,7 @@ def judge(pair: Pair, curve: Curve, k: int) -> Judged | None:
     for other in pair.judge.trained:
         if _key(other.params) == _key(curve.params) and step in other.step:
             j = other.step.index(step)
-            test = other.test_loss if pair.judge.monitor == "val_loss" else other.test_metric
+            test = pair.judge.test_values(other)
             return Judged(
                 val_loss=other.val_loss[j],
                 metric=other.metric[j],

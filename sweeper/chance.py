@@ -12,6 +12,10 @@ examples) would count as a move.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from sweeper.direction import better
 
 # Relative margin around a chance level away from 0: 2 % (a loss of 0.693 must reach 0.679).
@@ -33,6 +37,14 @@ ZERO_CHANCE = ("matthews_corr", "pearson", "spearman")
 def known_chance(name: str) -> float | None:
     """The chance level that ``name`` has on every task (0 for :data:`ZERO_CHANCE`), else None."""
     return 0.0 if name in ZERO_CHANCE else None
+
+
+def recorded_chance(task_info: Mapping[str, Any], name: str) -> float | None:
+    """The chance level of ``name`` in a sweep's record of its data (the study's or a bank's
+    ``task_info``, whose ``chance`` holds the objective's ``TaskInfo.chance``); None: none
+    recorded, or not a finite number."""
+    value = (task_info.get("chance") or {}).get(name)
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def chance_margin(
@@ -96,4 +108,5 @@ __all__ = [
     "chance_margin",
     "left_chance",
     "nothing_learned",
+    "recorded_chance",
 ]

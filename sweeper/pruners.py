@@ -19,7 +19,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from sweeper.chance import CHANCE_FLOOR, chance_margin, left_chance
+from sweeper.chance import CHANCE_FLOOR, chance_margin, left_chance, recorded_chance
 from sweeper.trial_record import FINAL_STEP_KEY
 
 if TYPE_CHECKING:
@@ -228,8 +228,7 @@ def trial_position(
 def _task_chance(study: optuna.Study) -> float | None:
     """The chance level of the monitored value, where the sweep recorded one on the study."""
     info = study.user_attrs.get("task_info") or {}
-    value = (info.get("chance") or {}).get(info.get("monitor"))
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+    return recorded_chance(info, str(info.get("monitor")))
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeper.chance import known_chance
+from sweeper.chance import known_chance, recorded_chance
 from sweeper.direction import direction_of
 
 FORMAT = 1
@@ -92,14 +92,16 @@ class Bank:
         """The chance level of ``name`` (``val_loss`` or a metric): the one the objective
         reported when the bank was recorded (``TaskInfo.chance``, in the provenance), else the
         one every task shares (:func:`sweeper.chance.known_chance`); None: unknown."""
-        recorded = ((self.provenance.get("task_info") or {}).get("chance") or {}).get(name)
-        if isinstance(recorded, int | float) and math.isfinite(recorded):
-            return float(recorded)
-        return known_chance(name)
+        recorded = recorded_chance(self.provenance.get("task_info") or {}, name)
+        return recorded if recorded is not None else known_chance(name)
 
     def values(self, curve: Curve) -> tuple[float, ...]:
         """The monitored value at each evaluation of ``curve``."""
         return curve.val_loss if self.monitor == "val_loss" else curve.metric
+
+    def test_values(self, curve: Curve) -> tuple[float, ...]:
+        """The monitored value on the test split at each evaluation (empty: none recorded)."""
+        return curve.test_loss if self.monitor == "val_loss" else curve.test_metric
 
     def best_of(self, curve: Curve) -> float:
         """The best monitored value of ``curve`` (NaN only when it has no other)."""
