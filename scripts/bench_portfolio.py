@@ -206,8 +206,7 @@ def table(arms: Sequence[Arm], *, metric: str, reference: float, test: bool) -> 
 
 
 def _median(arm: Arm, field: str = "value") -> float:
-    kept = [getattr(j, field) for j in arm.judged if j is not None]
-    kept = [v for v in kept if math.isfinite(v)]
+    kept = [v for v in _values(arm, field) if math.isfinite(v)]
     return statistics.median(kept) if kept else math.nan
 
 
