@@ -2,7 +2,8 @@
 
 Per bank, side by side: each published recipe's grid (its best learning rate chosen on
 validation, as its paper does) and sweeper's 8-trial default sweep (conf/config.yaml's sampler,
-pruner and early stopping) started from each ``sweep.portfolio`` (recipes, none, learned),
+pruner and early stopping) started from each ``sweep.portfolio`` (recipes, none, learned), and
+the recipes start ranked by each trial's single best evaluation (``train.select_window=0``),
 replayed many times through the live code (:func:`sweeper.replay.replay`, the start queued by
 :func:`sweeper.replay.portfolio_queue`). A score is the chosen configuration's value.
 
@@ -24,6 +25,7 @@ conf/learned_portfolio.yaml format).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import sys
@@ -133,7 +135,6 @@ def sweep_arm(
     searched = 0
     for pair in pairs:
         space = bank_space(pair.select)
-        grid = _grid(pair.select)
         queued = portfolio_queue(
             pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS
         )
@@ -143,18 +144,11 @@ def sweep_arm(
         for trace in traces:
             epochs.append(trace.total_epochs)
             final = trace.incumbent[-1]
-            if not math.isfinite(final):
+            if trace.answer is None:
                 judged.append(None)  # every trial pruned: no answer
                 continue
-            i = trace.incumbent.index(final)  # the trial that found it
-            searched += i >= len(queued)
-            found = [
-                (c, k)
-                for c in grid.runs[trace.points[i]]
-                for k, v in enumerate(pair.select.values(c))
-                if v == final
-            ]
-            judged.append(judge(pair, *found[0]) if found else None)
+            searched += trace.incumbent.index(final) >= len(queued)  # the trial that found it
+            judged.append(judge(pair, *trace.answer))
     return Arm(name=name, judged=judged, epochs=epochs, searched_won=searched / len(judged))
 
 
@@ -369,6 +363,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in SWEEP_ARMS
             if name != "learned" or bank.task in learned
         ]
+        if policy.select_window:
+            # The shipped start ranked by the single best evaluation (before train.select_window):
+            # what the median smoothing of the best point changes, side by side.
+            sweeps.append(
+                sweep_arm(
+                    "sweep portfolio=recipes, select_window=0",
+                    pairs,
+                    policy=dataclasses.replace(policy, select_window=0),
+                    recipes=RECIPES,
+                    reps=args.reps,
+                    seed=args.seed,
+                )
+            )
         reference = statistics.median(best_recipe(bank, recipe_arms).epochs)
         info = bank.provenance.get("task_info", {})
         print(

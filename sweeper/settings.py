@@ -46,6 +46,7 @@ RULES: dict[str, Rule] = {
     "evals_per_epoch": Range(1, integer=True),
     "patience": Range(0, integer=True, nullable=True),
     "min_delta": Range(0),
+    "select_window": Range(0, integer=True),
     "divergence_factor": Range(1, low_open=True, nullable=True),
     "log_every_steps": Range(1, integer=True),
     "precision": Choice(PRECISIONS),
@@ -113,6 +114,7 @@ class TrainSettings:
     evals_per_epoch: int
     patience: int | None
     min_delta: float
+    select_window: int
     divergence_factor: float | None
     log_every_steps: int
     precision: str
@@ -132,7 +134,7 @@ class TrainSettings:
         data = {k: v for k, v in train.items() if k in names}
         data["scheduler_kwargs"] = dict(train.get("scheduler_kwargs") or {})
         ints = ("seed", "batch_size", "eval_batch_size", "grad_accum", "num_epochs")
-        for key in (*ints, "evals_per_epoch", "log_every_steps"):
+        for key in (*ints, "evals_per_epoch", "select_window", "log_every_steps"):
             data[key] = int(data[key])
         for key in ("warmup_steps", "patience"):
             data[key] = None if data[key] is None else int(data[key])

@@ -74,10 +74,14 @@ def announce(
     )
     train = checked.train
     log.info(
-        "objective: %s %s (best over evaluations); %d evaluations/epoch; early stopping %s; "
-        "search: %s",
+        "objective: %s %s (%s); %d evaluations/epoch; early stopping %s; search: %s",
         direction,
         monitor,
+        (
+            f"best median of {2 * train.select_window + 1} neighbouring evaluations"
+            if train.select_window
+            else "best over evaluations"
+        ),
         train.evals_per_epoch,
         f"patience {train.patience}" if train.patience is not None else "off",
         ", ".join(checked.space.names) or "nothing",

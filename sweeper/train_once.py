@@ -48,6 +48,7 @@ def new_reporter(
         direction=direction,
         patience=settings.patience,
         min_delta=settings.min_delta,
+        select_window=settings.select_window,
         evals_per_epoch=settings.evals_per_epoch,
         divergence_factor=settings.divergence_factor,
         chance=chance,

@@ -3,13 +3,19 @@
 :class:`TrialReporter` is what an objective reports to. At each evaluation it updates the best
 value (the trial's objective is the **best** value seen, not the last), asks the pruner, checks
 for divergence and early stopping, and flushes the buffered curves to the tracker.
+
+The best point is chosen on the curve median-smoothed over ``select_window`` evaluations on
+each side (:func:`best_point`): on a validation set of a few hundred examples one evaluation is
+noisy by a few points of accuracy, and the single best of a sweep's hundred evaluations is
+mostly the luckiest (the winner's curse); a value its neighbours do not support is not.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sweeper.chance import left_chance
@@ -154,6 +160,35 @@ class Outcome:
         }
 
 
+def best_point(
+    evaluations: Sequence[Evaluation], *, window: int, direction: str
+) -> Evaluation | None:
+    """The best evaluation of ``evaluations`` on the curve median-smoothed over ``window``
+    evaluations on each side, its ``value`` that median; None where no evaluation is finite.
+
+    A median, not a mean: a lone lucky evaluation (better than both neighbours) counts at its
+    neighbours' level, while a curve with no such spike keeps its own best point (a monotone
+    run of values is its own median smoothing), so precise curves are not biased. NaNs do not
+    count; at the ends of the curve the window holds what there is (two values: their mean).
+    Of ties, the better evaluation, then the first. ``window=0``: the plain best.
+    """
+    best: tuple[float, Evaluation] | None = None
+    for j, evaluation in enumerate(evaluations):
+        if not math.isfinite(evaluation.value):
+            continue
+        near = evaluations[max(0, j - window) : j + window + 1]
+        value = statistics.median(e.value for e in near if math.isfinite(e.value))
+        if (
+            best is None
+            or better(value, best[0], direction)
+            or (value == best[0] and better(evaluation.value, best[1].value, direction))
+        ):
+            best = (value, evaluation)
+    if best is None:
+        return None
+    return best[1] if window == 0 else replace(best[1], value=best[0])
+
+
 def pruner_step(epoch: float, evals_per_epoch: int) -> int:
     """The pruner step of epoch position ``epoch``: ``round(epoch * evals_per_epoch)``, at least
     1. A schedule of ``num_epochs`` ends at ``pruner_step(num_epochs, evals_per_epoch)``."""
@@ -170,6 +205,8 @@ class TrialReporter:
         chance: The monitored value's chance level, where known (early stopping waits until
             the best has left it).
         min_delta: Early-stopping minimum improvement.
+        select_window: The best point is chosen on the curve median-smoothed over this many
+            evaluations on each side (:func:`best_point`); 0: the single best evaluation.
         evals_per_epoch: Evaluations per epoch (for the evaluation count of a full trial).
         divergence_factor: Prune at the first evaluation when ``val_loss`` exceeds this multiple
             of the first training loss; ``None`` disables the check.
@@ -185,6 +222,7 @@ class TrialReporter:
         direction: str,
         patience: int | None,
         min_delta: float = 0.0,
+        select_window: int = 0,
         evals_per_epoch: int = 1,
         divergence_factor: float | None = None,
         chance: float | None = None,
@@ -197,6 +235,9 @@ class TrialReporter:
         self.early_stopping = EarlyStopping(
             patience=patience, min_delta=min_delta, direction=direction, chance=chance
         )
+        if select_window < 0:
+            raise ValueError(f"select_window must be >= 0 but got {select_window}.")
+        self.select_window = select_window
         self.evals_per_epoch = evals_per_epoch
         self.divergence_factor = divergence_factor
         self.prune = prune
@@ -268,10 +309,10 @@ class TrialReporter:
                 (f"non-finite validation {self.monitor} at step {evaluation.step}"),
             )
             return Decision.PRUNE
-        # The best value is the plain best seen; min_delta only decides what resets patience.
+        # Early stopping hears the plain values (min_delta only decides what resets patience);
+        # the best point is chosen on the smoothed curve, which later evaluations may move.
         self.early_stopping.improved(evaluation.value)
-        if out.best is None or self._better(evaluation.value, out.best.value):
-            out.best = evaluation
+        out.best = best_point(out.evaluations, window=self.select_window, direction=self.direction)
         last = evaluation.index >= self._total_evals
         # The pruner hears every evaluation (so later trials are judged against this one too),
         # but a trial at its final evaluation has finished training: pruning it would only
@@ -330,9 +371,6 @@ class TrialReporter:
         step = max(pruner_step(evaluation.epoch, self.evals_per_epoch), self._pruner_steps + 1)
         self._pruner_steps = step
         return step
-
-    def _better(self, a: float, b: float) -> bool:
-        return better(a, b, self.direction)
 
     def non_finite(self, step: int) -> None:
         """Record that the training loss became non-finite at ``step``."""

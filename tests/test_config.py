@@ -313,7 +313,9 @@ def test_auto_is_the_default_objective_and_the_start_up_lines_say_why(
     assert check(compose([])).sweep.objective == "auto"
     caplog.set_level(logging.INFO, logger="sweeper")
     overrides = [o for o in fake_overrides(tmp_path) if o != "sweep.objective=val_loss"]
-    run(compose([*overrides, "tracking=none", "sweep.n_trials=2", "sweep.study_name=t"]))
+    # The plain best evaluation (select_window=0): the direction alone decides it.
+    plain = ["train.select_window=0", "tracking=none", "sweep.n_trials=2", "sweep.study_name=t"]
+    run(compose([*overrides, *plain]))
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path}/optuna.db")
     assert study.direction.name == "MAXIMIZE"
     assert study.user_attrs["task_info"]["monitor"] == "accuracy"

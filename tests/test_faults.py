@@ -120,7 +120,7 @@ def _assert_mlflow_holds_every_point(uri: str, experiment: str, study: optuna.St
         val = client.get_metric_history(child.info.run_id, "val_loss")
         assert len(val) == len(trial.user_attrs["evals"])
         if trial.state == TrialState.COMPLETE:
-            assert child.data.metrics["best_val_loss"] == pytest.approx(trial.value)
+            assert child.data.metrics["best_value"] == pytest.approx(trial.value)
 
 
 class Sweep:

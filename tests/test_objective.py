@@ -167,6 +167,7 @@ def test_an_error_metric_declared_minimize_is_minimized(tmp_path: Path) -> None:
         "sweep.study_name=rmse",
         "sweep.enqueue=[{lr: 1.0e-4}, {lr: 3.0e-4}, {lr: 1.0e-5}]",
         "train.patience=null",
+        "train.select_window=0",  # the plain best evaluation: the direction alone decides it
     )
     run(compose(overrides))
     study = optuna.load_study(study_name="rmse", storage=f"sqlite:///{tmp_path}/optuna.db")

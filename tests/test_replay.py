@@ -264,7 +264,9 @@ def test_replaying_a_real_sweep_in_order_makes_the_live_sweeps_decisions() -> No
             },
         }
     )
-    policy = make_policy("curve-h0", sampler="random")
+    # Recorded before train.select_window existed: its trials were ranked by their single best
+    # evaluation (select_window=0).
+    policy = dataclasses.replace(make_policy("curve-h0", sampler="random"), select_window=0)
     (trace,) = replay(bank, policy, space=space, n_trials=16, reps=1, in_order=True)
     pruned = [i for i, stop in enumerate(trace.stops) if stop == "pruned"]
     assert pruned == [2, 3, 4, 5, 6, 7, 10, 12, 13, 14]

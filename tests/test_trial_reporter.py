@@ -7,7 +7,7 @@ import pytest
 
 from sweeper.objective import Decision
 from sweeper.schedule import plan_steps
-from sweeper.trial_reporter import EarlyStopping, PruneHook, TrialReporter
+from sweeper.trial_reporter import EarlyStopping, Evaluation, PruneHook, TrialReporter, best_point
 
 
 def _stopped_at(es: EarlyStopping, values: list[float]) -> int | None:
@@ -143,6 +143,68 @@ def test_early_stopping_stops_and_keeps_best() -> None:
     assert reporter.outcome.stop == "early_stopping" and not reporter.outcome.pruned
     assert reporter.outcome.best is not None and reporter.outcome.best.value == 0.4
     assert reporter.outcome.epochs_trained == 2.0
+
+
+def _evaluations(values: list[float]) -> list[Evaluation]:
+    return [
+        Evaluation(index=i, step=5 * i, epoch=i / 2, val_loss=v, metrics={}, value=v)
+        for i, v in enumerate(values, start=1)
+    ]
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("values", "window", "direction", "index", "value"),
+    [
+        # window 0: the plain best evaluation (the lone spike at evaluation 3)
+        ([0.60, 0.62, 0.90, 0.58, 0.80, 0.82, 0.81], 0, "maximize", 3, 0.90),
+        # window 1: the spike counts at its neighbours' level; the plateau it beat wins (at the
+        # end of the curve the window holds two values: their mean)
+        ([0.60, 0.62, 0.90, 0.58, 0.80, 0.82, 0.81], 1, "maximize", 7, 0.815),
+        # a clean V keeps its own best point, valued as its better neighbour
+        ([0.40, 0.37, 0.35, 0.59, 0.83], 1, "minimize", 3, 0.37),
+        # a dip between two bad neighbours loses to a supported plateau when minimizing too
+        ([0.9, 0.3, 0.9, 0.45, 0.42, 0.44, 0.5], 1, "minimize", 5, 0.44),
+        # a monotone curve: its own last point (the window there: the mean of the last two)
+        ([0.5, 0.6, 0.7, 0.8], 1, "maximize", 4, 0.75),
+        # equal windows (every evaluation in each): the better evaluation, not the first
+        ([0.5, 0.6], 2, "maximize", 2, 0.55),
+        ([0.5, 0.6], 2, "minimize", 1, 0.55),
+        # NaN neither counts in a window nor is chosen
+        ([NAN, 0.7, NAN, 0.8, 0.6], 1, "maximize", 4, 0.7),
+        ([NAN, NAN], 2, "maximize", None, None),
+    ],
+)
+def test_the_best_point_is_the_best_median_of_its_neighbours(
+    values: list[float], window: int, direction: str, index: int | None, value: float | None
+) -> None:
+    best = best_point(_evaluations(values), window=window, direction=direction)
+    if index is None:
+        assert best is None
+        return
+    assert best is not None and best.index == index and best.value == pytest.approx(value)
+    assert best.val_loss == values[index - 1]  # the evaluation's own values stay its own
+
+
+def test_a_lucky_evaluation_does_not_win_the_trial_and_early_stopping_hears_the_plain_curve() -> (
+    None
+):
+    reporter = TrialReporter(
+        monitor="accuracy", direction="maximize", patience=3, evals_per_epoch=2, select_window=1
+    )
+    # accuracy = 1 - loss: 0.55, 0.60, 0.85 (lucky), 0.58, 0.78, 0.80
+    _run(reporter, [0.45, 0.40, 0.15, 0.42, 0.22, 0.20])
+    out = reporter.outcome
+    assert out.stop == "completed"  # 0.85 was not beaten for 3 evaluations, 0.80 came at the 3rd
+    assert out.best is not None and out.best.index == 6 and out.best.epoch == 3.0
+    assert out.best.value == pytest.approx((0.78 + 0.80) / 2)
+    summary = out.summary("accuracy")
+    assert summary["best_value"] == pytest.approx(0.79) and summary["best_accuracy"] == 0.8
+    assert summary["best_epoch_whole"] == 3
+    with pytest.raises(ValueError, match="select_window must be >= 0 but got -1"):
+        TrialReporter(monitor="val_loss", direction="minimize", patience=None, select_window=-1)
 
 
 def test_monitoring_a_metric_maximizes_it() -> None:

@@ -59,8 +59,6 @@ def replay_ladder(
         sampler=build_sampler(policy.sampler, seed=seed, space=space),
     )
     trace = Trace()
-    sign = 1.0 if bank.direction == "minimize" else -1.0
-    incumbent = incumbent_mean = math.inf
     totals = [0.0, 0.0]
     rungs = ladder_rungs(n_trials, horizons=len(horizons), eta=policy.ladder)
     configs: list[dict[str, Any]] = []
@@ -77,19 +75,8 @@ def replay_ladder(
             outcome, k = reveal(bank, curve, settings, lambda *_: False)
             totals[0] += outcome.epochs_trained
             totals[1] += curve.seconds[k]
-            value = math.inf if outcome.best is None else sign * outcome.best.value
-            if not math.isfinite(value):
-                value = math.inf
+            value = trace.consider(bank, curve, outcome.best, mean=grid.mean[point])
             results.append((value, i))
-            if value < incumbent:
-                incumbent, incumbent_mean = value, sign * grid.mean[point]
-            trace.add(
-                totals=(totals[0], totals[1]),
-                incumbent=incumbent,
-                incumbent_mean=incumbent_mean,
-                sign=sign,
-                stop=outcome.stop,
-                point=point,
-            )
+            trace.add(bank, totals=(totals[0], totals[1]), stop=outcome.stop, point=point)
         configs = [configs[i] for _, i in sorted(results)]
     return trace

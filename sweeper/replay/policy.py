@@ -44,6 +44,7 @@ class Policy:
     pruner: Mapping[str, Any]
     patience: int | None
     min_delta: float = 0.0
+    select_window: int = 0  # the best point's smoothing (train.select_window)
     divergence_factor: float | None = None
     ladder: int | None = None  # eta of a horizon ladder (LADDERS) instead of a flat sweep
 
@@ -94,6 +95,7 @@ def make_policy(
         pruner=group_node("pruner", option, **{**args, **dict(pruner_args or {})}),
         patience=train["patience"] if early_stopping else None,
         min_delta=float(train["min_delta"]),
+        select_window=int(train["select_window"]),
         divergence_factor=train["divergence_factor"],
     )
 
@@ -114,5 +116,6 @@ def default_policy() -> Policy:
         pruner=policy.pruner,
         patience=policy.patience,
         min_delta=policy.min_delta,
+        select_window=policy.select_window,
         divergence_factor=policy.divergence_factor,
     )

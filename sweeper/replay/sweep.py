@@ -7,7 +7,6 @@ what a replayed sweep runs.
 
 from __future__ import annotations
 
-import math
 import random
 import warnings
 from collections.abc import Mapping, Sequence
@@ -71,13 +70,9 @@ def replay_sweep(
     for params in queued:
         study.enqueue_trial(dict(params))
     trace = Trace()
-    sign = 1.0 if bank.direction == "minimize" else -1.0
-    incumbent = math.inf
-    incumbent_mean = math.inf
     totals = [0.0, 0.0]
 
     def objective(trial: optuna.Trial) -> float:
-        nonlocal incumbent, incumbent_mean
         if in_order:
             curve = ordered[trial.number]
             point = grid.key(curve.params)
@@ -91,18 +86,8 @@ def replay_sweep(
         )
         totals[0] += outcome.epochs_trained
         totals[1] += curve.seconds[k]
-        found = None if outcome.pruned or outcome.best is None else sign * outcome.best.value
-        if found is not None and found < incumbent:
-            incumbent = found
-            incumbent_mean = sign * grid.mean[point]
-        trace.add(
-            totals=(totals[0], totals[1]),
-            incumbent=incumbent,
-            incumbent_mean=incumbent_mean,
-            sign=sign,
-            stop=outcome.stop,
-            point=point,
-        )
+        trace.consider(bank, curve, None if outcome.pruned else outcome.best, mean=grid.mean[point])
+        trace.add(bank, totals=(totals[0], totals[1]), stop=outcome.stop, point=point)
         if outcome.pruned:
             raise optuna.TrialPruned(outcome.reason)
         assert outcome.best is not None

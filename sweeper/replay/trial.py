@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from sweeper.replay.policy import Policy
     from sweeper.settings import TrainSettings
+    from sweeper.trial_reporter import Evaluation
 
 
 @dataclass(kw_only=True)
@@ -28,34 +29,52 @@ class Trace:
 
     epochs: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
-    incumbent: list[float] = field(default_factory=list)  # best finished value; inf: none yet
+    # The answer's recorded value at its best point (the best finished trial, as the study ranks
+    # them); inf: none yet. Regret against the bank's best run compares a run's values with a
+    # run's values, whatever smoothing ranked the trials (train.select_window).
+    incumbent: list[float] = field(default_factory=list)
     # The incumbent's configuration's seed mean (inf: none yet): what the sweep found, without
     # the luck of the seed it was drawn with.
     incumbent_mean: list[float] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)  # the grid point of each trial
+    # The incumbent's recorded curve and the index of its best point there (None: none yet):
+    # the sweep's answer, to judge on another split or seed.
+    answer: tuple[Curve, int] | None = None
+    _ranked: float = math.inf  # the answer's trial value as the study ranks it (signed)
+    _mean: float = math.inf  # its configuration's seed mean (signed)
 
     @property
     def total_epochs(self) -> float:
         return self.epochs[-1] if self.epochs else 0.0
 
+    def consider(self, bank: Bank, curve: Curve, best: Evaluation | None, *, mean: float) -> float:
+        """A finished trial's ``best`` point on ``curve`` (None: pruned or no finite value)
+        becomes the answer where it ranks above the current one; ``mean``: its
+        configuration's seed mean. Returns the trial's value signed (lower is better; inf:
+        none), as a ladder ranks its rung."""
+        sign = 1.0 if bank.direction == "minimize" else -1.0
+        value = math.inf if best is None else sign * best.value
+        if not math.isfinite(value):
+            return math.inf
+        if value < self._ranked:
+            self._ranked, self._mean = value, sign * mean
+            self.answer = (curve, best.index - 1) if best is not None else None
+        return value
+
     def add(
-        self,
-        *,
-        totals: tuple[float, float],
-        incumbent: float,
-        incumbent_mean: float,
-        sign: float,
-        stop: str,
-        point: tuple[Any, ...],
+        self, bank: Bank, *, totals: tuple[float, float], stop: str, point: tuple[Any, ...]
     ) -> None:
-        """Record a finished trial: the compute so far (epochs, seconds) and the incumbent
-        (signed: lower is better; inf: none yet), stored in the bank's own direction."""
+        """Record a finished trial (after :meth:`consider`): the compute so far (epochs,
+        seconds) and the incumbent, in the bank's own direction."""
         self.epochs.append(totals[0])
         self.seconds.append(totals[1])
-        self.incumbent.append(sign * incumbent if math.isfinite(incumbent) else math.inf)
+        answer = self.answer
+        self.incumbent.append(math.inf if answer is None else bank.values(answer[0])[answer[1]])
         self.incumbent_mean.append(
-            sign * incumbent_mean if math.isfinite(incumbent_mean) else math.inf
+            math.inf
+            if answer is None
+            else (1.0 if bank.direction == "minimize" else -1.0) * self._mean
         )
         self.stops.append(stop)
         self.points.append(point)
@@ -113,6 +132,7 @@ def base_settings(bank: Bank, policy: Policy) -> TrainSettings:
             **first,
             "patience": policy.patience,
             "min_delta": policy.min_delta,
+            "select_window": policy.select_window,
             "divergence_factor": policy.divergence_factor,
         }
     )

@@ -34,6 +34,9 @@ def study_fingerprint(
         objective: ``<objective>:<monitored value>``.
     """
     flat = train.as_params()
+    for key, value in _ADDED_SETTINGS.items():
+        if flat.get(key) == value:
+            del flat[key]  # as before the setting existed: studies recorded then still resume
     for key, value in train.scheduler_kwargs.items():
         if value is not None:
             flat[f"scheduler_kwargs.{key}"] = value
@@ -48,6 +51,9 @@ def study_fingerprint(
 
 # Fingerprint keys added after studies were first recorded: a study without one still resumes.
 _ADDED_KEYS = frozenset({"data.content"})
+# Train settings added after studies were first recorded, with the value that behaves as before
+# they existed: left out of the fingerprint at that value, so an older study resumes with it.
+_ADDED_SETTINGS: dict[str, Any] = {"select_window": 0}
 
 
 def _fingerprint_changes(
@@ -95,6 +101,13 @@ def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[s
                 else f"set the sweep.objective that monitored {monitor} (auto or metric)"
             )
             how += " to resume it" if len(changes) == 1 else " and the rest as it was to resume it"
+        added = [
+            f"train.{key.split('.', 1)[1]}={_ADDED_SETTINGS[key.split('.', 1)[1]]}"
+            for key, old, _ in changes
+            if old is None and key.startswith("train.") and key.split(".", 1)[1] in _ADDED_SETTINGS
+        ]
+        if added:  # recorded before the setting existed: its old behaviour resumes it
+            how = f"set {' '.join(added)} (as it behaved when the study was recorded) to resume it"
         raise StudyError(
             f"study {name!r} was run with other settings: {shown}{more}; {how}, or set a new "
             "sweep.study_name."
