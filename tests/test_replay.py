@@ -22,6 +22,7 @@ from sweeper.replay import (
     regret_at,
     regret_curve,
     replay,
+    seed_means,
     space_of_bank,
     summarize,
     to_goal,
@@ -299,6 +300,26 @@ def seeded_bank() -> Bank:
         "scheduler": ["linear"],
     }
     return dataclasses.replace(bank_of(*runs), grid=grid)
+
+
+def test_the_best_seed_mean_leaves_out_a_configuration_recorded_on_fewer_seeds() -> None:
+    # A recording cut short: lr 1e-5 at batch 32 has only its lucky first seed (0.40). Its
+    # "mean" is one run; the best seed mean is the best of the configurations on both seeds.
+    bank = seeded_bank()
+    cut = tuple(
+        c
+        for c in bank.curves
+        if not (c.params["lr"] == 1e-5 and c.params["batch_size"] == 32 and c.seed == 2)
+    )
+    lucky = tuple(
+        dataclasses.replace(c, val_loss=(0.5, 0.40))
+        if c.params["lr"] == 1e-5 and c.params["batch_size"] == 32
+        else c
+        for c in cut
+    )
+    partial = dataclasses.replace(bank, curves=lucky)
+    assert min(seed_means(partial).values()) == pytest.approx(0.40)
+    assert best_mean(partial) == pytest.approx(0.525)
 
 
 def test_seeds_are_not_searched_and_regret_is_judged_by_seed_means() -> None:

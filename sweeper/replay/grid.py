@@ -25,22 +25,31 @@ def config_of(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, v) for k, v in params.items() if k not in SEED_KEYS))
 
 
-def seed_means(bank: Bank) -> dict[tuple[tuple[str, Any], ...], float]:
-    """Each configuration's mean best value over its recorded seeds (NaN runs left out)."""
+def _seed_values(bank: Bank) -> dict[tuple[tuple[str, Any], ...], list[float]]:
     values: dict[tuple[tuple[str, Any], ...], list[float]] = {}
     for curve in bank.trained:
         value = bank.best_of(curve)
         if math.isfinite(value):
             values.setdefault(config_of(curve.params), []).append(value)
-    return {config: sum(v) / len(v) for config, v in values.items()}
+    return values
+
+
+def seed_means(bank: Bank) -> dict[tuple[tuple[str, Any], ...], float]:
+    """Each configuration's mean best value over its recorded seeds (NaN runs left out)."""
+    return {config: sum(v) / len(v) for config, v in _seed_values(bank).items()}
 
 
 def best_mean(bank: Bank) -> float:
-    """The best configuration's seed mean (the bank's best run when it has one seed)."""
+    """The best configuration's seed mean, among the configurations with the most recorded
+    seeds (the bank's best run when it has one seed). A configuration a recording cut short
+    (one seed where the others have two) is left out: its mean is one seed's luck, and judging
+    every sweep against it would compare a lucky run with seed means."""
     cached = _BEST_MEAN.get(id(bank))
     if cached is not None and cached[0] is bank:
         return cached[1]
-    means = list(seed_means(bank).values())
+    values = _seed_values(bank)
+    most = max((len(v) for v in values.values()), default=0)
+    means = [sum(v) / len(v) for v in values.values() if len(v) == most]
     value = math.nan if not means else min(means) if bank.direction == "minimize" else max(means)
     _BEST_MEAN[id(bank)] = (bank, value)  # asked once per budget and replay: worth keeping
     return value
