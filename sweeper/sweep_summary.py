@@ -134,12 +134,19 @@ def portfolio_lines(checked: Checked, study: optuna.Study) -> list[str]:
 
 
 def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> str:
-    """A plain-text table of trials (params, best val loss, metric, best epoch, state)."""
+    """A plain-text table of trials (params, best val loss, metric, best epoch, state), with
+    the value they are ranked by where it is not one of those (a median-smoothed best,
+    ``train.select_window``)."""
     recipes = any(r.recipe for r in rows)
+    ranked = any(
+        r.best.get("best_value") not in (r.best.get("best_val_loss"), r.best.get(f"best_{metric}"))
+        for r in rows
+    )
     header = [
         "trial",
         *(["recipe"] if recipes else []),
         "state",
+        *(["ranked"] if ranked else []),
         "val_loss",
         metric,
         "best_epoch",
@@ -153,6 +160,7 @@ def trials_table(rows: list[TrialRecord], *, metric: str, names: list[str]) -> s
                 str(r.number),
                 *([r.recipe or "-"] if recipes else []),
                 r.state.lower(),
+                *([fmt_value(r.best.get("best_value"))] if ranked else []),
                 fmt_value(r.best.get("best_val_loss")),
                 fmt_value(r.best.get(f"best_{metric}")),
                 fmt_value(r.best_epoch, 2),

@@ -216,9 +216,12 @@ def test_summary_has_the_table_counts_places_and_commands_that_paste(
     assert "trials:  3/3 finished: 2 complete, 1 pruned, 1 failed" in summary
     assert "data:    sst2 from scripted" in summary
     header = next(line for line in summary.splitlines() if line.startswith("trial  state"))
+    # "ranked": each trial's value, the best of its median-smoothed curve (train.select_window),
+    # which here is not any one evaluation's val_loss
     assert header.split() == [
         "trial",
         "state",
+        "ranked",
         "val_loss",
         "accuracy",
         "best_epoch",
@@ -245,6 +248,26 @@ def test_summary_has_the_table_counts_places_and_commands_that_paste(
         "sweeper.recommend",
         *fake_args(root, "tracking=none", "sweep.n_trials=3", ENQUEUE),
     ]
+
+
+@pytest.mark.parametrize(
+    ("best_value", "shows_ranked"),
+    [
+        (0.41, False),  # ranked by the single best evaluation (select_window=0): its val_loss
+        (0.43, True),  # a median-smoothed best: the value the trials are ranked by is shown
+    ],
+)
+def test_the_top_trials_show_what_they_are_ranked_by_only_where_it_is_not_a_shown_value(
+    best_value: float, shows_ranked: bool
+) -> None:
+    from sweeper.sweep_summary import trials_table
+    from sweeper.trial_record import TrialRecord
+
+    best = {"best_value": best_value, "best_val_loss": 0.41, "best_accuracy": 0.8}
+    row = TrialRecord(number=0, state="COMPLETE", params={"lr": 1e-4}, value=best_value, best=best)
+    header, line = trials_table([row], metric="accuracy", names=["lr"]).splitlines()
+    assert ("ranked" in header.split()) is shows_ranked
+    assert ("0.4300" in line.split()) is shows_ranked
 
 
 # -- a terminal: bars ----------------------------------------------------------------------------
