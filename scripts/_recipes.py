@@ -121,7 +121,9 @@ def run_recipe(
     for lr in recipe.lrs:
         for seed in seeds:
             settings = replace(checked.train, lr=lr, seed=seed)
-            reporter = new_reporter(settings, monitor=metric, direction=direction)
+            reporter = new_reporter(
+                settings, monitor=metric, direction=direction, chance=info.chance.get(metric)
+            )
             train_once(objective, settings, reporter, device=device)
             run = _run_of(
                 reporter.outcome, seed=seed, lr=lr, metric=metric, last=not recipe.early_stopping

@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def trial(curves: Any) -> Any:
             reporter = new_reporter(
-                settings, monitor="val_loss", direction="minimize", curves=curves
+                settings, monitor="val_loss", direction="minimize", chance=None, curves=curves
             )
             return train_once(objective, settings, reporter, device="cpu")
 

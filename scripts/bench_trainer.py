@@ -106,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             def arm(_rep: int) -> _bench.Measure:
                 model = fresh_model()
-                reporter = new_reporter(run_settings, monitor="val_loss", direction="minimize")
+                reporter = new_reporter(
+                    run_settings, monitor="val_loss", direction="minimize", chance=None
+                )
                 started = time.perf_counter()
                 fine_tune(
                     model,

@@ -37,12 +37,17 @@ def new_reporter(
     *,
     monitor: str,
     direction: str,
-    chance: float | None = None,
+    chance: float | None,
     prune: PruneHook | None = None,
     curves: CurveSink | None = None,
     watcher: Watcher | None = None,
 ) -> TrialReporter:
-    """The reporter of one training run with ``settings`` (early stopping, divergence...)."""
+    """The reporter of one training run with ``settings`` (early stopping, divergence...).
+
+    ``chance``: the monitored value's chance level on this data (``TaskInfo.chance``), or None
+    where the objective reports none. Required, so that no training path forgets it: without
+    it, early stopping ends a small-data run on its plateau at chance, before it learns, where
+    a sweep's trial waits."""
     return TrialReporter(
         monitor=monitor,
         direction=direction,

@@ -62,7 +62,7 @@ def test_failing_seeds_are_dropped_early_and_counted() -> None:
         early=0.25,
         monitor="val_loss",
         metric="accuracy",
-        chance=0.5,
+        levels={"accuracy": 0.5},
         device="cpu",
     )
     assert result.early_eval == 2 and result.early_epoch == 1.0
@@ -103,6 +103,54 @@ def test_the_command_races_the_configured_settings(
         seed_race(compose([*overrides, "race.early=1.5"]))
 
 
+class PlateauThenLearns(QuadraticObjective):
+    """Every seed sits at chance for its first 1.5 epochs (three evaluations), then learns: a
+    small-data curve."""
+
+    def prepare(self) -> TaskInfo:
+        info = super().prepare()
+        return TaskInfo(**{**vars(info), "chance": {"val_loss": 0.69, "accuracy": 0.31}})
+
+    def loss(self, settings: TrainSettings, epoch: float) -> float:
+        return 0.69 - 0.1 * max(0.0, epoch - 1.5)
+
+
+def test_a_seed_on_its_plateau_at_chance_is_not_early_stopped_before_it_learns() -> None:
+    # patience 2: without the chance level, early stopping ended every seed at its third
+    # evaluation (epoch 1.5), still at chance, and the race called them all failed.
+    settings = TrainSettings.from_params(
+        _train(num_epochs=4, evals_per_epoch=2, patience=2, lr=1e-4)
+    )
+    objective = PlateauThenLearns(data={"builtin": {"num_train": 320}}, model={}, seed=0)
+    result = race(
+        objective,
+        settings,
+        seeds=[1, 2],
+        keep=1,
+        early=0.25,
+        monitor="val_loss",
+        metric="accuracy",
+        levels=objective.prepare().chance,
+        device="cpu",
+    )
+    (kept,) = result.kept
+    assert kept.epochs == 1.0 + 4.0  # the early run, then the whole schedule
+    assert kept.final_metric == pytest.approx(1 - (0.69 - 0.25))
+    assert result.failures == 1  # the dropped seed, judged at its early evaluation (at chance)
+
+
+def test_every_training_path_states_the_chance_level_it_runs_with() -> None:
+    # new_reporter has no default for it: a path that forgets it does not run (the seed race,
+    # recommend's seed runs and `sweeper.train` once early-stopped small-data runs at chance).
+    import inspect
+
+    from sweeper.train_once import new_reporter
+
+    chance = inspect.signature(new_reporter).parameters["chance"]
+    assert chance.kind is inspect.Parameter.KEYWORD_ONLY
+    assert chance.default is inspect.Parameter.empty
+
+
 def test_no_chance_level_no_failure_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     settings = TrainSettings.from_params(_train(num_epochs=2, patience=None, lr=1e-4))
     objective = QuadraticObjective(data={}, model={}, seed=0)
@@ -115,7 +163,7 @@ def test_no_chance_level_no_failure_verdict(capsys: pytest.CaptureFixture[str]) 
         early=0.5,
         monitor="accuracy",
         metric="accuracy",
-        chance=None,
+        levels={},
         device="cpu",
     )
     assert result.failures == 0 and "not judged" in "\n".join(result.lines())

@@ -156,7 +156,12 @@ class Session:
 
         run_settings = replace(settings, seed=seed)
         log.info("  training seed %d: %s", seed, fmt_params(self._searched(run_settings)))
-        reporter = new_reporter(run_settings, monitor=self.monitor, direction=self.direction)
+        reporter = new_reporter(
+            run_settings,
+            monitor=self.monitor,
+            direction=self.direction,
+            chance=self.info.chance.get(self.monitor),
+        )
         train_once(self.objective, run_settings, reporter, device=self.device)
         out = reporter.outcome
         last = out.evaluations[-1] if out.evaluations else None

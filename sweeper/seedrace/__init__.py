@@ -188,7 +188,7 @@ def race(
     early: float,
     monitor: str,
     metric: str,
-    chance: float | None,
+    levels: Mapping[str, float],
     device: str,
     metric_direction: Direction | None = None,
 ) -> Race:
@@ -202,12 +202,14 @@ def race(
         early: The early evaluation as a fraction of the schedule.
         monitor: ``val_loss`` or the metric name, as a sweep monitors it.
         metric: The task's main metric (failures are judged on it).
-        chance: The metric's chance level, or ``None``.
+        levels: The task's chance levels (``TaskInfo.chance``): the metric's judges failures,
+            the monitored value's keeps early stopping waiting while a seed is at chance.
         device: Where to train.
         metric_direction: The objective's declared direction of ``metric`` (None: by name).
     """
     direction = direction_of(monitor, declared=metric_direction)
     index = early_evaluation(settings, early=early)
+    chance = None if levels.get(metric) is None else float(levels[metric])
     result = Race(
         settings=settings,
         monitor=monitor,
@@ -224,6 +226,7 @@ def race(
             replace(settings, seed=seed),
             monitor=monitor,
             direction=direction,
+            chance=levels.get(monitor),
             prune=_stop_at(index),
         )
         early_runs[seed] = train_once(
@@ -255,7 +258,9 @@ def race(
             continue
         log.info("seed race: seed %d to the end", seed)
         full = replace(settings, seed=seed)
-        reporter = new_reporter(full, monitor=monitor, direction=direction)
+        reporter = new_reporter(
+            full, monitor=monitor, direction=direction, chance=levels.get(monitor)
+        )
         end = train_once(objective, full, reporter, device=device).outcome
         final_value, final_metric = _metric(end, metric)
         result.seeds.append(
@@ -291,7 +296,6 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
     settings = checked.train
     settings.check_schedule(info.num_train)
     monitor = monitor_of(checked, info)
-    chance = info.chance.get(info.metric)
     base = int(settings.seed)
     result = race(
         objective,
@@ -302,7 +306,7 @@ def seed_race(cfg: DictConfig | Mapping[str, Any]) -> Race:
         monitor=monitor,
         metric=info.metric,
         metric_direction=info.metric_direction,
-        chance=None if chance is None else float(chance),
+        levels=info.chance,
         device=resolve_device(checked.device),
     )
     print("\n".join(result.lines()), flush=True)

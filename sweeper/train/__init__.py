@@ -54,7 +54,12 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     progress = Progress(n_trials=1, finished=0, monitor=monitor, quiet=quiet, direction=direction)
     progress.trial_begins(0, settings.as_params())
     reporter = new_reporter(
-        settings, monitor=monitor, direction=direction, curves=run, watcher=progress
+        settings,
+        monitor=monitor,
+        direction=direction,
+        chance=info.chance.get(monitor),
+        curves=run,
+        watcher=progress,
     )
     try:
         train_once(objective, settings, reporter, device=resolve_device(checked.device))
