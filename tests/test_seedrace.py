@@ -75,7 +75,7 @@ def test_failing_seeds_are_dropped_early_and_counted() -> None:
     assert all(s.epochs == 1.0 + 4.0 for s in result.kept)
     assert result.epochs == 4 * 1.0 + 2 * 5.0
     text = "\n".join(result.lines())
-    assert "failures: 2 of 6 seeds (33%)" in text and "some seeds fail" in text
+    assert "failures: 2 of 6 judged seeds (33%)" in text and "some seeds fail" in text
 
 
 def test_the_command_races_the_configured_settings(
@@ -96,7 +96,7 @@ def test_the_command_races_the_configured_settings(
     assert result.failures == 2  # 42 and 45
     out = capsys.readouterr().out
     assert "seed 42: early val_loss" in out and "FAILED (near chance)" in out
-    assert "failures: 2 of 4 seeds (50%)" in out
+    assert "failures: 2 of 4 judged seeds (50%)" in out
     with pytest.raises(ConfigError, match=r"race.keep must be <= race.seeds \(4\) but got 5"):
         seed_race(compose([*overrides, "race.keep=5"]))
     with pytest.raises(ConfigError, match=r"race.early"):
@@ -136,7 +136,13 @@ def test_a_seed_on_its_plateau_at_chance_is_not_early_stopped_before_it_learns()
     (kept,) = result.kept
     assert kept.epochs == 1.0 + 4.0  # the early run, then the whole schedule
     assert kept.final_metric == pytest.approx(1 - (0.69 - 0.25))
-    assert result.failures == 1  # the dropped seed, judged at its early evaluation (at chance)
+    # The dropped seed was at chance at the early evaluation, as the kept one that learned
+    # later: undecided, not failed.
+    (dropped,) = [s for s in result.seeds if not s.kept]
+    assert result.undecided(dropped) and result.failed(dropped) is None
+    assert result.failures == 0 and result.undecided_count == 1
+    text = "\n".join(result.lines())
+    assert "failures: 0 of 1 judged seeds (0%)" in text and "1 undecided" in text
 
 
 def test_every_training_path_states_the_chance_level_it_runs_with() -> None:

@@ -15,7 +15,10 @@ start-many-stop-early race:
 A seed **fails** when its task metric (at the end for kept seeds, at the early evaluation for
 the others) is within :data:`FAIL_MARGIN` of the chance level the objective reports (the best
 constant prediction: the majority class's accuracy, MCC 0...). The failure rate says whether
-the defaults are safe on this data, or need several seeds.
+the defaults are safe on this data, or need several seeds. A dropped seed still at chance at
+the early evaluation is **undecided**, not failed, where a kept seed was at chance there too
+and learned later: on small data a whole schedule can open on a plateau at chance, and the
+early evaluation was too early to tell.
 """
 
 from __future__ import annotations
@@ -83,16 +86,36 @@ class Race:
     chance: float | None  # the metric of the best constant prediction; None: unknown
     seeds: list[SeedOutcome] = field(default_factory=list)
 
+    def _near_chance(self, value: float | None) -> bool:
+        assert self.chance is not None
+        return value is None or not math.isfinite(value) or value <= self.chance + FAIL_MARGIN
+
     def failed(self, outcome: SeedOutcome) -> bool | None:
-        """Whether ``outcome`` ended near chance (``None`` without a chance level)."""
-        value = outcome.metric
-        if self.chance is None or value is None or not math.isfinite(value):
-            return None if self.chance is None else True
-        return value <= self.chance + FAIL_MARGIN
+        """Whether ``outcome`` ended near chance; ``None`` without a chance level, or for a
+        dropped seed that is :meth:`undecided`."""
+        if self.chance is None:
+            return None
+        if self.undecided(outcome):
+            return None
+        return self._near_chance(outcome.metric)
+
+    def undecided(self, outcome: SeedOutcome) -> bool:
+        """A dropped seed at chance at the early evaluation, where a kept seed was at chance
+        there too and learned by the end: the early evaluation could not tell it failed."""
+        if self.chance is None or outcome.kept or not self._near_chance(outcome.early_metric):
+            return False
+        return any(
+            self._near_chance(k.early_metric) and not self._near_chance(k.final_metric)
+            for k in self.kept
+        )
 
     @property
     def failures(self) -> int:
         return sum(bool(self.failed(s)) for s in self.seeds)
+
+    @property
+    def undecided_count(self) -> int:
+        return sum(self.undecided(s) for s in self.seeds)
 
     @property
     def kept(self) -> list[SeedOutcome]:
@@ -119,7 +142,13 @@ class Race:
         for s in self.seeds:
             state = "kept" if s.kept else "dropped"
             failed = self.failed(s)
-            flag = " FAILED (near chance)" if failed else ""
+            flag = (
+                " FAILED (near chance)"
+                if failed
+                else " undecided (at chance this early, as a kept seed that learned later)"
+                if self.undecided(s)
+                else ""
+            )
             final = (
                 f"; end: {self.monitor} {fmt_value(s.final_value)}, {self.metric} "
                 f"{fmt_value(s.final_metric)}"
@@ -137,7 +166,8 @@ class Race:
         if self.chance is None:
             out.append("failures: not judged (the objective reports no chance level)")
         else:
-            rate = self.failures / n if n else 0.0
+            judged = n - self.undecided_count
+            rate = self.failures / judged if judged else 0.0
             verdict = (
                 "no seed failed: the settings look safe on this data"
                 if not self.failures
@@ -146,10 +176,16 @@ class Race:
                 else "some seeds fail with these settings: train several seeds and keep the "
                 "best (this race), or try a lower lr or a longer warmup"
             )
+            undecided = (
+                f"; {self.undecided_count} undecided (at chance at the early evaluation, as "
+                "a kept seed that learned later: set a later race.early to judge them)"
+                if self.undecided_count
+                else ""
+            )
             out.append(
-                f"failures: {self.failures} of {n} seeds ({rate:.0%}) ended within "
+                f"failures: {self.failures} of {judged} judged seeds ({rate:.0%}) ended within "
                 f"{FAIL_MARGIN} of chance ({self.metric} {fmt_value(self.chance)}; kept seeds "
-                f"judged at the end, dropped ones at the early evaluation): {verdict}"
+                f"judged at the end, dropped ones at the early evaluation){undecided}: {verdict}"
             )
         return out
 
