@@ -41,8 +41,10 @@ class Trace:
     # The incumbent's recorded curve and the index of its best point there (None: none yet):
     # the sweep's answer, to judge on another split or seed.
     answer: tuple[Curve, int] | None = None
-    _ranked: float = math.inf  # the answer's trial value as the study ranks it (signed)
-    _mean: float = math.inf  # its configuration's seed mean (signed)
+    # The answer's trial value as the study ranks it (signed: lower is better), and its
+    # configuration's seed mean.
+    _ranked: float = field(default=math.inf, init=False, repr=False)
+    _mean: float = field(default=math.inf, init=False, repr=False)
 
     @property
     def total_epochs(self) -> float:
@@ -53,13 +55,12 @@ class Trace:
         becomes the answer where it ranks above the current one; ``mean``: its
         configuration's seed mean. Returns the trial's value signed (lower is better; inf:
         none), as a ladder ranks its rung."""
-        sign = 1.0 if bank.direction == "minimize" else -1.0
-        value = math.inf if best is None else sign * best.value
-        if not math.isfinite(value):
+        if best is None or not math.isfinite(best.value):
             return math.inf
+        value = (1.0 if bank.direction == "minimize" else -1.0) * best.value
         if value < self._ranked:
-            self._ranked, self._mean = value, sign * mean
-            self.answer = (curve, best.index - 1) if best is not None else None
+            self._ranked, self._mean = value, mean
+            self.answer = (curve, best.index - 1)
         return value
 
     def add(
@@ -69,13 +70,13 @@ class Trace:
         seconds) and the incumbent, in the bank's own direction."""
         self.epochs.append(totals[0])
         self.seconds.append(totals[1])
-        answer = self.answer
-        self.incumbent.append(math.inf if answer is None else bank.values(answer[0])[answer[1]])
-        self.incumbent_mean.append(
-            math.inf
-            if answer is None
-            else (1.0 if bank.direction == "minimize" else -1.0) * self._mean
-        )
+        if self.answer is None:
+            self.incumbent.append(math.inf)
+            self.incumbent_mean.append(math.inf)
+        else:
+            curve, k = self.answer
+            self.incumbent.append(bank.values(curve)[k])
+            self.incumbent_mean.append(self._mean)
         self.stops.append(stop)
         self.points.append(point)
 
