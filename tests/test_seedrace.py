@@ -173,6 +173,10 @@ def test_no_chance_level_no_failure_verdict(capsys: pytest.CaptureFixture[str]) 
         device="cpu",
     )
     assert result.failures == 0 and "not judged" in "\n".join(result.lines())
+    # The race monitors the metric itself: each value is shown once, not as monitor and metric.
+    (dropped,) = [s for s in result.seeds if not s.kept]
+    line = next(x for x in result.lines() if x.strip().startswith(f"seed {dropped.seed}:"))
+    assert line.count("accuracy") == 1
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,12 @@ class Race:
     def epochs(self) -> float:
         return sum(s.epochs for s in self.seeds)
 
+    def _values(self, value: float | None, metric: float | None) -> str:
+        """``<monitor> v, <metric> m``, or one of them where the race monitors the metric."""
+        if self.monitor == self.metric:
+            return f"{self.metric} {fmt_value(metric)}"
+        return f"{self.monitor} {fmt_value(value)}, {self.metric} {fmt_value(metric)}"
+
     def lines(self) -> list[str]:
         """The race's summary, as printed."""
         n, kept = len(self.seeds), self.kept
@@ -150,14 +156,11 @@ class Race:
                 else ""
             )
             final = (
-                f"; end: {self.monitor} {fmt_value(s.final_value)}, {self.metric} "
-                f"{fmt_value(s.final_metric)}"
-                if s.kept
-                else ""
+                f"; end: {self._values(s.final_value, s.final_metric)}" if s.kept else ""
             )
             out.append(
-                f"  seed {s.seed}: early {self.monitor} {fmt_value(s.early_value)}, "
-                f"{self.metric} {fmt_value(s.early_metric)} ({state}){final}{flag}"
+                f"  seed {s.seed}: early {self._values(s.early_value, s.early_metric)} "
+                f"({state}){final}{flag}"
             )
         out.append(
             f"kept:     {self.metric} at the end {fmt_value(mean)} ± {fmt_value(std)} over "
