@@ -155,9 +155,7 @@ class Race:
                 if self.undecided(s)
                 else ""
             )
-            final = (
-                f"; end: {self._values(s.final_value, s.final_metric)}" if s.kept else ""
-            )
+            final = f"; end: {self._values(s.final_value, s.final_metric)}" if s.kept else ""
             out.append(
                 f"  seed {s.seed}: early {self._values(s.early_value, s.early_metric)} "
                 f"({state}){final}{flag}"
