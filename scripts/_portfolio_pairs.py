@@ -115,7 +115,9 @@ def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def best_index(bank: Bank, curve: Curve) -> int | None:
-    """The evaluation a sweep keeps (best monitored value, the first of ties; None: all NaN)."""
+    """The evaluation a recipe keeps: its best validation checkpoint (best monitored value, the
+    first of ties; None: all NaN). A sweep ranks its trials on their median-smoothed curves
+    instead (:func:`sweeper.trial_reporter.best_point`, through the replay)."""
     values = bank.values(curve)
     finite = [k for k, v in enumerate(values) if not math.isnan(v)]
     if not finite:

@@ -143,11 +143,10 @@ def sweep_arm(
         )
         for trace in traces:
             epochs.append(trace.total_epochs)
-            final = trace.incumbent[-1]
-            if trace.answer is None:
+            if trace.answer is None or trace.answer_trial is None:
                 judged.append(None)  # every trial pruned: no answer
                 continue
-            searched += trace.incumbent.index(final) >= len(queued)  # the trial that found it
+            searched += trace.answer_trial >= len(queued)
             judged.append(judge(pair, *trace.answer))
     return Arm(name=name, judged=judged, epochs=epochs, searched_won=searched / len(judged))
 

@@ -322,6 +322,24 @@ def test_the_best_seed_mean_leaves_out_a_configuration_recorded_on_fewer_seeds()
     assert best_mean(partial) == pytest.approx(0.525)
 
 
+def test_the_trace_names_the_trial_that_gave_its_answer_even_at_a_tied_recorded_value() -> None:
+    # Trials are ranked by their smoothed value, so a later, better-ranked answer can record
+    # the same value at its point as an earlier one: the trace says which trial gave it.
+    from sweeper.trial_reporter import Evaluation
+
+    def point(value: float, smoothed: float) -> Evaluation:
+        return Evaluation(index=1, step=10, epoch=1.0, val_loss=value, metrics={}, value=smoothed)
+
+    first = dataclasses.replace(GOOD, val_loss=(0.5, 0.6))
+    second = dataclasses.replace(POOR, val_loss=(0.5, 0.7))
+    trace = Trace()
+    for trial, (curve, smoothed) in enumerate([(first, 0.58), (second, 0.55)]):
+        trace.consider(TWO, curve, point(0.5, smoothed), mean=0.6)
+        trace.add(TWO, totals=(trial + 1.0, trial + 1.0), stop="completed", point=(1e-4,))
+    assert trace.incumbent == [0.5, 0.5]  # the answers' own values at their points: a tie
+    assert trace.answer == (second, 0) and trace.answer_trial == 1
+
+
 def test_seeds_are_not_searched_and_regret_is_judged_by_seed_means() -> None:
     bank = seeded_bank()
     assert bank.best == 0.50 and best_mean(bank) == pytest.approx(0.525)

@@ -41,6 +41,7 @@ class Trace:
     # The incumbent's recorded curve and the index of its best point there (None: none yet):
     # the sweep's answer, to judge on another split or seed.
     answer: tuple[Curve, int] | None = None
+    answer_trial: int | None = None  # the number of the trial that gave it
     # The answer's trial value as the study ranks it (signed: lower is better), and its
     # configuration's seed mean.
     _ranked: float = field(default=math.inf, init=False, repr=False)
@@ -52,7 +53,8 @@ class Trace:
 
     def consider(self, bank: Bank, curve: Curve, best: Evaluation | None, *, mean: float) -> float:
         """A finished trial's ``best`` point on ``curve`` (None: pruned or no finite value)
-        becomes the answer where it ranks above the current one; ``mean``: its
+        becomes the answer where it ranks above the current one (called before :meth:`add`
+        records the trial, so the trial's number is the count so far); ``mean``: its
         configuration's seed mean. Returns the trial's value signed (lower is better; inf:
         none), as a ladder ranks its rung."""
         if best is None or not math.isfinite(best.value):
@@ -60,7 +62,7 @@ class Trace:
         value = (1.0 if bank.direction == "minimize" else -1.0) * best.value
         if value < self._ranked:
             self._ranked, self._mean = value, mean
-            self.answer = (curve, best.index - 1)
+            self.answer, self.answer_trial = (curve, best.index - 1), len(self.epochs)
         return value
 
     def add(

@@ -101,10 +101,9 @@ def check_fingerprint(name: str, recorded: Mapping[str, Any], current: Mapping[s
                 else f"set the sweep.objective that monitored {monitor} (auto or metric)"
             )
             how += " to resume it" if len(changes) == 1 else " and the rest as it was to resume it"
+        as_before = {f"train.{name}": value for name, value in _ADDED_SETTINGS.items()}
         added = [
-            f"train.{key.split('.', 1)[1]}={_ADDED_SETTINGS[key.split('.', 1)[1]]}"
-            for key, old, _ in changes
-            if old is None and key.startswith("train.") and key.split(".", 1)[1] in _ADDED_SETTINGS
+            f"{key}={as_before[key]}" for key, old, _ in changes if old is None and key in as_before
         ]
         if added:  # recorded before the setting existed: its old behaviour resumes it
             how = f"set {' '.join(added)} (as it behaved when the study was recorded) to resume it"
