@@ -2,7 +2,10 @@
 
 A choice (configuration and evaluation) is made on one seed's curves and judged on another
 seed's curve at the same step (and on the test split where the bank has one), so no arm is
-judged on what it selected on.
+judged on what it selected on. With three or more seeds a pair also names a third seed
+(``rerun``) on which a recommendation re-runs the sweep's best candidates, as
+``sweeper.recommend`` does on fresh seeds: the sweep's seed selects them, the re-run's seed
+picks one, the judging seed judges it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Pair:
     select: Bank
     judge: Bank
     label: str
+    rerun: Bank | None = None  # a third seed's runs (None: the bank has two seeds or one)
 
 
 def sub_bank(bank: Bank, seed: Any) -> Bank:
@@ -66,9 +70,22 @@ def pairs_of(bank: Bank) -> list[Pair]:
         return []
     bank = dataclasses.replace(bank, curves=kept)
     subs = {s: sub_bank(bank, s) for s in seeds}
+    if len(seeds) == 2:
+        return [
+            Pair(select=subs[a], judge=subs[b], label=f"selected on seed {a}, judged on seed {b}")
+            for a, b in itertools.permutations(seeds, 2)
+        ]
+    # Every ordered (sweep, re-run, judge) triple of three distinct seeds: each (select, judge)
+    # pair appears len(seeds) - 2 times, once per re-run seed, so arms without a re-run are
+    # weighted as with pairs.
     return [
-        Pair(select=subs[a], judge=subs[b], label=f"selected on seed {a}, judged on seed {b}")
-        for a, b in itertools.permutations(seeds, 2)
+        Pair(
+            select=subs[a],
+            rerun=subs[r],
+            judge=subs[b],
+            label=f"swept on seed {a}, candidates re-run on seed {r}, judged on seed {b}",
+        )
+        for a, r, b in itertools.permutations(seeds, 3)
     ]
 
 

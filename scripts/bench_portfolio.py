@@ -56,13 +56,14 @@ from scripts._portfolio_pairs import (
 )
 
 if TYPE_CHECKING:
-    from sweeper.bank import Bank
+    from sweeper.bank import Bank, Curve
     from sweeper.portfolio import Recipe
     from sweeper.replay import Policy
 
 BANKS = _bench.ROOT / "benchmarks" / "banks"
 SWEEP_ARMS = ("recipes", "none", "learned")
 MIN_CONFIGS = 6  # fewer recorded configurations than this: no verdict on the bank
+TOP_K = 3  # candidates a recommendation re-runs (conf/config.yaml: recommend.top_k)
 
 
 # ----------------------------------------------------------------------------- recipe arms
@@ -149,6 +150,62 @@ def sweep_arm(
             searched += trace.answer_trial >= len(queued)
             judged.append(judge(pair, *trace.answer))
     return Arm(name=name, judged=judged, epochs=epochs, searched_won=searched / len(judged))
+
+
+def recommend_arm(
+    name: str,
+    pairs: Sequence[Pair],
+    *,
+    policy: Policy,
+    recipes: Sequence[Recipe],
+    reps: int,
+    seed: int,
+    top_k: int = TOP_K,
+) -> Arm:
+    """``sweeper.recommend`` after each replayed sweep: the sweep's ``top_k`` best distinct
+    configurations re-run on the pair's ``rerun`` seed (early stopping as configured, no
+    pruning), the one ranked best there chosen, judged on the judging seed at the step where
+    its re-run peaked. Compute: the sweep's and the re-runs'. Live, recommend re-runs on 3
+    seeds and takes the median; a 3-seed bank leaves one seed for this (pairs without a
+    ``rerun`` are skipped)."""
+    from sweeper.replay import base_settings, portfolio_queue, replay, reveal
+
+    def no_pruning(value: float, step: int, final: bool) -> bool:
+        return False
+
+    judged: list[Judged | None] = []
+    epochs: list[float] = []
+    for pair in pairs:
+        if pair.rerun is None:
+            continue
+        space = bank_space(pair.select)
+        queued = portfolio_queue(
+            pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS
+        )
+        traces = replay(
+            pair.select, policy, space=space, n_trials=N_TRIALS, reps=reps, seed=seed, queued=queued
+        )
+        rerun, grid = pair.rerun, _grid(pair.rerun)
+        base = base_settings(rerun, policy)
+        sign = 1.0 if rerun.direction == "minimize" else -1.0
+        for trace in traces:
+            spent = trace.total_epochs
+            best: tuple[float, Curve, int] | None = None
+            for point in trace.top_points(top_k):
+                curve = grid.runs[point][0]
+                settings = base.replace(dict(zip(grid.names, point, strict=True)))
+                outcome, _ = reveal(rerun, curve, settings, no_pruning)
+                spent += outcome.epochs_trained
+                got = outcome.best
+                if (
+                    got is not None
+                    and math.isfinite(got.value)
+                    and (best is None or sign * got.value < best[0])
+                ):
+                    best = (sign * got.value, curve, got.index - 1)
+            epochs.append(spent)
+            judged.append(None if best is None else judge(pair, best[1], best[2]))
+    return Arm(name=name, judged=judged, epochs=epochs)
 
 
 # ----------------------------------------------------------------------------- output
@@ -370,6 +427,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "sweep portfolio=recipes, select_window=0",
                     pairs,
                     policy=dataclasses.replace(policy, select_window=0),
+                    recipes=RECIPES,
+                    reps=args.reps,
+                    seed=args.seed,
+                )
+            )
+        if pairs[0].rerun is not None:
+            # What the user runs after the sweep: sweeper.recommend's re-ranking on a fresh seed.
+            sweeps.append(
+                recommend_arm(
+                    "sweep + recommend (top 3 re-run on a fresh seed)",
+                    pairs,
+                    policy=policy,
                     recipes=RECIPES,
                     reps=args.reps,
                     seed=args.seed,

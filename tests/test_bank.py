@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
 import pytest
 
 from sweeper.bank import (
+    Bank,
     TimedObjective,
     export,
     grid_overrides,
     grid_points,
     load,
+    merge,
     parse_grid,
     read_timings,
     save,
     settings_key,
 )
+from sweeper.commands.bank import main as bank_main
 
 
 def sweeper_study(
@@ -179,3 +184,64 @@ def test_record_runs_the_grid_unpruned_and_exports_every_point(tmp_path: Path) -
     assert bank.provenance["grid_size"] == 4 and bank.provenance["commit"]
     assert load(tmp_path / "bank.json.gz").as_dict() == bank.as_dict()
     assert len(read_timings(tmp_path / "run" / "bank-sst2.timings.jsonl")) == 4
+
+
+def _chunk(seed: int, lrs: tuple[float, ...] = (1e-4, 1e-5), **train: object) -> Bank:
+    """One seed's chunk of a bank: its seed a grid entry, as ``--grid seed=N`` records it."""
+    bank = export(sweeper_study({lr: [0.6, 0.5] for lr in lrs}))
+    curves = tuple(
+        dataclasses.replace(c, params={**c.params, "seed": seed}, seed=seed) for c in bank.curves
+    )
+    return dataclasses.replace(
+        bank,
+        grid={**bank.grid, "seed": [seed]},
+        train={**bank.train, **train},
+        provenance={**bank.provenance, "data": {"max_train_samples": 1000}},
+        curves=curves,
+    )
+
+
+def test_merge_joins_chunks_recorded_a_seed_at_a_time(tmp_path: Path) -> None:
+    merged = merge([_chunk(1), _chunk(2), _chunk(3, select_window=1)])
+    assert merged.grid == {"lr": [1e-5, 1e-4], "seed": [1, 2, 3]}
+    assert sorted(c.seed for c in merged.curves) == [1, 1, 2, 2, 3, 3]
+    # A setting that only chooses among evaluations does not split an experiment.
+    assert "select_window" not in merged.train
+    assert [p["data"] for p in merged.provenance["chunks"]] == [{"max_train_samples": 1000}] * 3
+    assert merged.provenance["data"] == {"max_train_samples": 1000}
+    again = load(save(merged, tmp_path / "m.json.gz"))
+    assert len(again.curves) == 6
+
+
+@pytest.mark.parametrize(
+    ("second", "names"),
+    [
+        (lambda: _chunk(1), "twice"),  # the same run in two chunks
+        (lambda: _chunk(2, weight_decay=0.1), "train"),
+        (lambda: dataclasses.replace(_chunk(2), evals_per_epoch=4), "evals_per_epoch"),
+        (
+            lambda: dataclasses.replace(
+                _chunk(2), provenance={"data": {"max_train_samples": 2000}}
+            ),
+            "provenance.data",
+        ),
+        (lambda: dataclasses.replace(_chunk(2), grid={"lr": [1e-4]}), "grid entries"),
+    ],
+)
+def test_merge_refuses_chunks_of_different_experiments(
+    second: Callable[[], Bank], names: str
+) -> None:
+    with pytest.raises(ValueError, match=names):
+        merge([_chunk(1), second()])
+
+
+def test_merge_command_writes_the_bank_or_exits_2_naming_the_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = save(_chunk(1), tmp_path / "a.json.gz"), save(_chunk(2), tmp_path / "b.json.gz")
+    assert bank_main(["merge", str(a), str(b), "--out", str(tmp_path / "m.json.gz")]) == 0
+    assert len(load(tmp_path / "m.json.gz").curves) == 4
+    assert bank_main(["merge", str(a), str(a), "--out", str(tmp_path / "x.json.gz")]) == 2
+    err = capsys.readouterr().err
+    assert "twice" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.json.gz").exists()

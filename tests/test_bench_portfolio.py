@@ -10,7 +10,8 @@ import pytest
 
 from scripts import bench_portfolio
 from sweeper.bank import Bank, save
-from sweeper.portfolio import load_recipes
+from sweeper.portfolio import RECIPES, load_recipes
+from sweeper.replay import default_policy
 from tests.test_replay import bank_of, curve
 
 LRS = (1e-5, 2e-5, 3e-5, 1e-4)
@@ -115,3 +116,58 @@ def test_a_partial_bank_with_fewer_configurations_than_k_still_reports(
     assert bench_portfolio.main([str(path), "--reps", "1", "--k", "3", "--min-configs", "1"]) == 0
     out = capsys.readouterr().out
     assert "| sweep portfolio=recipes |" in out and "learned on every bank: " in out
+
+
+def three_seed_bank() -> Bank:
+    """lr 1e-4 is best on seed 1 by luck and poor on seeds 2 and 3; lr 3e-5 is good on all."""
+    losses = {
+        1: {
+            2e-5: [0.66, 0.64, 0.63, 0.62],
+            3e-5: [0.60, 0.57, 0.56, 0.55],
+            1e-4: [0.56, 0.53, 0.51, 0.50],
+        },
+        2: {
+            2e-5: [0.66, 0.65, 0.64, 0.63],
+            3e-5: [0.60, 0.57, 0.55, 0.54],
+            1e-4: [0.70, 0.75, 0.80, 0.90],
+        },
+        3: {
+            2e-5: [0.66, 0.65, 0.64, 0.63],
+            3e-5: [0.61, 0.58, 0.57, 0.56],
+            1e-4: [0.75, 0.80, 0.85, 0.90],
+        },
+    }
+    curves = [
+        dataclasses.replace(
+            curve(lr, v, [1.0, 2.0, 3.0, 4.0]), params={"lr": lr, "seed": s}, seed=s
+        )
+        for s, by_lr in losses.items()
+        for lr, v in by_lr.items()
+    ]
+    bank = bank_of(*curves, num_epochs=2)
+    return dataclasses.replace(
+        bank, task="toy-c", grid={"lr": [2e-5, 3e-5, 1e-4], "seed": [1, 2, 3]}
+    )
+
+
+def test_a_recommendation_re_runs_the_sweeps_best_candidates_on_a_third_seed() -> None:
+    pairs = bench_portfolio.pairs_of(three_seed_bank())
+    assert len(pairs) == 6 and pairs[0].rerun is not None
+    assert pairs[0].label == "swept on seed 1, candidates re-run on seed 2, judged on seed 3"
+    first = pairs[:1]
+    common = {"policy": default_policy(), "recipes": RECIPES, "reps": 3, "seed": 0}
+    swept = bench_portfolio.sweep_arm("sweep", first, **common)
+    recommended = bench_portfolio.recommend_arm("recommend", first, **common)
+    # The sweep answers the lucky lr 1e-4 whenever it draws it; re-run on seed 2 it loses to
+    # lr 3e-5, which is judged on seed 3 where its re-run peaked (its last evaluation: 0.56).
+    assert [j.val_loss for j in recommended.judged if j is not None] == [0.56] * 3
+    assert any(j is not None and j.val_loss > 0.7 for j in swept.judged)
+    # The re-runs are counted: every recommendation costs more than its sweep.
+    assert all(r > s for r, s in zip(recommended.epochs, swept.epochs, strict=True))
+    # Two seeds leave none to re-run on: no recommendation is replayed.
+    assert (
+        bench_portfolio.recommend_arm(
+            "r", bench_portfolio.pairs_of(two_seed_bank()), **common
+        ).judged
+        == []
+    )

@@ -460,3 +460,29 @@ def test_a_replayed_sweep_runs_the_fitted_portfolio_first() -> None:
     for trace in replay(bank, policy, space=LR_SPACE, n_trials=6, reps=5, queued=queued):
         assert trace.points[:3] == [(2e-5,), (3e-5,), (1e-5,)]
     assert portfolio_queue(bank, policy, space=LR_SPACE, recipes=(), n_trials=6) == []
+
+
+@pytest.mark.parametrize(
+    ("ranked", "points", "k", "top"),
+    [
+        ([0.5, 0.4, 0.6], [(1,), (2,), (3,)], 2, [(2,), (1,)]),
+        # A point drawn twice counts once, at its better trial; pruned trials (inf) never.
+        ([0.5, 0.4, 0.3, math.inf], [(1,), (2,), (1,), (4,)], 3, [(1,), (2,)]),
+        ([math.inf], [(1,)], 3, []),
+    ],
+)
+def test_a_traces_top_points_are_its_best_distinct_finished_configurations(
+    ranked: list[float], points: list[tuple[Any, ...]], k: int, top: list[tuple[Any, ...]]
+) -> None:
+    trace = Trace(ranked=ranked, points=points)
+    assert trace.top_points(k) == top
+
+
+def test_a_replayed_trace_ranks_each_trial_as_the_study_does() -> None:
+    policy = make_policy("none", sampler="random", early_stopping=False)
+    (trace,) = replay(TWO, policy, space=LR_SPACE, n_trials=4, reps=1)
+    # The median-smoothed best points (select_window 1; at an edge the median of the two
+    # values there) of GOOD (0.6, 0.5) and POOR (0.7, 0.65), signed for minimizing.
+    assert len(trace.ranked) == 4
+    for point, value in zip(trace.points, trace.ranked, strict=True):
+        assert value == pytest.approx(0.55 if point == (1e-4,) else 0.675)

@@ -12,7 +12,8 @@ One concept per module, all re-exported here (``from sweeper.bank import X``):
 - :mod:`~sweeper.bank.exporting`: a bank from a finished, unpruned sweeper study;
 - :mod:`~sweeper.bank.timing`: seconds per evaluation measured while recording;
 - :mod:`~sweeper.bank.grid`: the recorded grid, parsed and queued as overrides;
-- :mod:`~sweeper.bank.recording`: the exhaustive study run and exported, with its provenance.
+- :mod:`~sweeper.bank.recording`: the exhaustive study run and exported, with its provenance;
+- :mod:`~sweeper.bank.merging`: chunks recorded apart (a seed at a time) joined into one bank.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from sweeper.bank.exporting import export
 from sweeper.bank.file import FORMAT, Bank, Curve, describe, load, save
 from sweeper.bank.grid import DEFAULT_GRID, grid_overrides, grid_points, parse_grid
+from sweeper.bank.merging import merge
 from sweeper.bank.recording import provenance, record
 from sweeper.bank.timing import TimedObjective, read_timings, settings_key
 
@@ -34,6 +36,7 @@ __all__ = [
     "grid_overrides",
     "grid_points",
     "load",
+    "merge",
     "parse_grid",
     "provenance",
     "read_timings",

@@ -1,4 +1,4 @@
-"""``python -m sweeper.bank record|export|show``: :mod:`sweeper.commands.bank`."""
+"""``python -m sweeper.bank record|export|merge|show``: :mod:`sweeper.commands.bank`."""
 
 from sweeper.commands.bank import main
 

@@ -1,4 +1,4 @@
-"""``python -m sweeper.bank record|export|show``: the command line of :mod:`sweeper.bank`."""
+"""``python -m sweeper.bank record|export|merge|show``: the command line of :mod:`sweeper.bank`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sweeper.bank import (
     describe,
     export,
     load,
+    merge,
     parse_grid,
     provenance,
     read_timings,
@@ -21,7 +22,7 @@ from sweeper.bank import (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sweeper.bank record|export|show ...``."""
+    """``python -m sweeper.bank record|export|merge|show ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(
         prog="python -m sweeper.bank", description="Record, export or show a learning-curve bank."
@@ -44,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp.add_argument("--out", type=Path, required=True)
     exp.add_argument("--timings", type=Path, default=None, help="a .timings.jsonl of record")
     exp.add_argument("--note", default=None, help="added to the provenance (how it was made)")
+    join = sub.add_parser("merge", help="join banks recorded in chunks (e.g. a seed at a time)")
+    join.add_argument("banks", type=Path, nargs="+", help="bank files of one experiment")
+    join.add_argument("--out", type=Path, required=True)
     show = sub.add_parser("show", help="summarize a bank file")
     show.add_argument("bank", type=Path)
     args = p.parse_args(argv)
@@ -70,6 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.note:
             extra["note"] = args.note
         bank = export(study, timings=timings, provenance=extra)
+        save(bank, args.out)
+        print(describe(bank, args.out))
+    elif args.command == "merge":
+        try:
+            bank = merge([load(path) for path in args.banks])
+        except ValueError as err:
+            print(f"python -m sweeper.bank merge: {err}", file=sys.stderr)
+            return 2
         save(bank, args.out)
         print(describe(bank, args.out))
     else:
