@@ -20,6 +20,7 @@ from sweeper.direction import why_monitored
 from sweeper.formatting import fmt_duration, fmt_params, fmt_value
 from sweeper.secrets import redact
 from sweeper.trial_record import TrialRecord, ranked, records
+from sweeper.trial_reporter import best_point_phrase
 
 if TYPE_CHECKING:
     import optuna
@@ -77,11 +78,7 @@ def announce(
         "objective: %s %s (%s); %d evaluations/epoch; early stopping %s; search: %s",
         direction,
         monitor,
-        (
-            f"best median of {2 * train.select_window + 1} neighbouring evaluations"
-            if train.select_window
-            else "best over evaluations"
-        ),
+        best_point_phrase(train.select_window),
         train.evals_per_epoch,
         f"patience {train.patience}" if train.patience is not None else "off",
         ", ".join(checked.space.names) or "nothing",

@@ -189,6 +189,13 @@ def best_point(
     return best[1] if window == 0 else replace(best[1], value=best[0])
 
 
+def best_point_phrase(window: int) -> str:
+    """How :func:`best_point` ranks a curve, in the words the summaries print."""
+    if window == 0:
+        return "best over evaluations"
+    return f"best median of {2 * window + 1} neighbouring evaluations"
+
+
 def pruner_step(epoch: float, evals_per_epoch: int) -> int:
     """The pruner step of epoch position ``epoch``: ``round(epoch * evals_per_epoch)``, at least
     1. A schedule of ``num_epochs`` ends at ``pruner_step(num_epochs, evals_per_epoch)``."""

@@ -459,6 +459,9 @@ def test_the_printed_use_command_runs(
     where = [] if config_dir is None else [f"recommend.config_dir={tmp_path / config_dir}"]
     assert recommend_main([*base, "recommend.top_k=1", "recommend.confirm_seeds=1", *where]) == 0
     printed = capsys.readouterr().out
+    # The seeds are ranked as the sweep ranked its trials (train.select_window, default 1).
+    chosen = next(line for line in printed.splitlines() if line.startswith("chosen:"))
+    assert "(best median of 3 neighbouring evaluations, the sweep's early stopping)" in chosen
     config = Path(
         next(line for line in printed.splitlines() if line.startswith("config:")).split()[1]
     )

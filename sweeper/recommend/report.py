@@ -24,6 +24,7 @@ from sweeper.recommend.selection import (
     test_metrics,
 )
 from sweeper.secrets import redact
+from sweeper.trial_reporter import best_point_phrase
 
 
 def _seed_table(cands: Sequence[Candidate], metric: str, monitor: str) -> list[str]:
@@ -376,7 +377,8 @@ def print_summary(rec: Recommendation, session: Session, use: str) -> None:
     lines.append(
         f"chosen:   trial {rec.chosen.trial.number}: median {session.monitor} "
         f"{fmt_value(rec.chosen.median)} ± {fmt_value(rec.chosen.std)} over {len(rec.chosen.runs)} "
-        "fresh seed(s) (best over evaluations, the sweep's early stopping)"
+        f"fresh seed(s) ({best_point_phrase(rec.chosen.settings.select_window)}, "
+        "the sweep's early stopping)"
     )
     if rec.verdict:
         lines.append(f"epochs:   {rec.epochs} ({rec.verdict})")
