@@ -58,7 +58,7 @@ from scripts._portfolio_pairs import (
 if TYPE_CHECKING:
     from sweeper.bank import Bank, Curve
     from sweeper.portfolio import Recipe
-    from sweeper.replay import Policy
+    from sweeper.replay import Policy, Trace
 
 BANKS = _bench.ROOT / "benchmarks" / "banks"
 SWEEP_ARMS = ("recipes", "none", "learned")
@@ -118,6 +118,21 @@ def recipe_arm(name: str, grid_settings: Sequence[Mapping[str, Any]], pairs: Seq
 # ----------------------------------------------------------------------------- sweep arms
 
 
+def _replayed(
+    pair: Pair, *, policy: Policy, recipes: Sequence[Recipe], reps: int, seed: int
+) -> tuple[list[dict[str, Any]], list[Trace]]:
+    """The default sweep's queued start from ``recipes``, and ``reps`` replays of it on the
+    pair's selection seed."""
+    from sweeper.replay import portfolio_queue, replay
+
+    space = bank_space(pair.select)
+    queued = portfolio_queue(pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS)
+    traces = replay(
+        pair.select, policy, space=space, n_trials=N_TRIALS, reps=reps, seed=seed, queued=queued
+    )
+    return queued, traces
+
+
 def sweep_arm(
     name: str,
     pairs: Sequence[Pair],
@@ -129,19 +144,11 @@ def sweep_arm(
 ) -> Arm:
     """``reps`` replays per pair of the default sweep started from ``recipes``; each judged by
     its answer (the best finished trial, at its best evaluation) on the judging curve."""
-    from sweeper.replay import portfolio_queue, replay
-
     judged: list[Judged | None] = []
     epochs: list[float] = []
     searched = 0
     for pair in pairs:
-        space = bank_space(pair.select)
-        queued = portfolio_queue(
-            pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS
-        )
-        traces = replay(
-            pair.select, policy, space=space, n_trials=N_TRIALS, reps=reps, seed=seed, queued=queued
-        )
+        queued, traces = _replayed(pair, policy=policy, recipes=recipes, reps=reps, seed=seed)
         for trace in traces:
             epochs.append(trace.total_epochs)
             if trace.answer is None or trace.answer_trial is None:
@@ -168,7 +175,7 @@ def recommend_arm(
     its re-run peaked. Compute: the sweep's and the re-runs'. Live, recommend re-runs on 3
     seeds and takes the median; a 3-seed bank leaves one seed for this (pairs without a
     ``rerun`` are skipped)."""
-    from sweeper.replay import base_settings, portfolio_queue, replay, reveal
+    from sweeper.replay import base_settings, reveal
 
     def no_pruning(value: float, step: int, final: bool) -> bool:
         return False
@@ -178,13 +185,7 @@ def recommend_arm(
     for pair in pairs:
         if pair.rerun is None:
             continue
-        space = bank_space(pair.select)
-        queued = portfolio_queue(
-            pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS
-        )
-        traces = replay(
-            pair.select, policy, space=space, n_trials=N_TRIALS, reps=reps, seed=seed, queued=queued
-        )
+        _, traces = _replayed(pair, policy=policy, recipes=recipes, reps=reps, seed=seed)
         rerun, grid = pair.rerun, _grid(pair.rerun)
         base = base_settings(rerun, policy)
         sign = 1.0 if rerun.direction == "minimize" else -1.0
