@@ -90,6 +90,7 @@ LAYERS: dict[str, int] = {
     "sweeper.bank.timing": 6,  # seconds per evaluation measured while recording
     "sweeper.bank.grid": 6,  # the recorded grid, parsed and queued as overrides
     "sweeper.bank.recording": 6,  # the exhaustive study run through run and exported
+    "sweeper.bank.merging": 6,  # chunks recorded apart (a seed at a time) joined into one bank
     "sweeper.seedrace": 6,  # Dodge et al.'s seed race on the train settings, failure counts
     "sweeper.replay": 6,  # replays a sweep policy on a bank, through the live decision code
     "sweeper.replay.policy": 6,  # what a replayed sweep decides with, from the shipped config
