@@ -54,7 +54,7 @@ def regret_table(
         runs: dict[tuple[Any, ...], tuple[float, float]] = {}
         for point, curves in grid.runs.items():
             k = best_index(pair.select, curves[0])
-            got = None if k is None else judge(pair, curves[0], k)
+            got = None if k is None else judge(pair, curves[0])
             if k is not None and got is not None and not math.isnan(got.value):
                 runs[point] = (sign * pair.select.values(curves[0])[k], sign * got.value)
         if not runs:

@@ -1,11 +1,12 @@
 """Banks as (select, judge) pairs and the choices judged on them, for scripts/bench_portfolio.py.
 
-A choice (configuration and evaluation) is made on one seed's curves and judged on another
-seed's curve at the same step (and on the test split where the bank has one), so no arm is
-judged on what it selected on. With three or more seeds a pair also names a third seed
-(``rerun``) on which a recommendation re-runs the sweep's best candidates, as
-``sweeper.recommend`` does on fresh seeds: the sweep's seed selects them, the re-run's seed
-picks one, the judging seed judges it.
+A configuration is chosen on one seed's curves and judged as it is used: trained on another
+seed, at the end of its schedule (the config as written, what ``sweeper.recommend`` writes),
+and on the test split where the bank has one (also at that run's own best validation
+checkpoint, early stopping's pick), so no arm is judged on what it selected on. With three or
+more seeds a pair also names a third seed (``rerun``) on which a recommendation re-runs the
+sweep's best candidates, as ``sweeper.recommend`` does on fresh seeds: the sweep's seed selects
+them, the re-run's seed picks one, the judging seed judges it.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def bank_space(bank: Bank) -> SearchSpace:
 
 @dataclass(frozen=True, kw_only=True)
 class Judged:
-    """A chosen run's values at the chosen evaluation, on the judging curve."""
+    """The chosen configuration's run on the judging seed, at the end of its schedule."""
 
     val_loss: float
     metric: float
@@ -125,6 +126,8 @@ class Judged:
     # The same on the bank's test split (NaN: the bank has none): a split no choice saw.
     test_metric: float = math.nan
     test_value: float = math.nan
+    # The test metric at that run's own best validation checkpoint (NaN: no test split).
+    checkpoint_test_metric: float = math.nan
 
 
 def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -143,35 +146,43 @@ def best_index(bank: Bank, curve: Curve) -> int | None:
     return min(finite, key=lambda k: (sign * values[k], k))
 
 
-def judge(pair: Pair, curve: Curve, k: int) -> Judged | None:
-    """``curve`` (a run of ``pair.select``) judged on ``pair.judge``: the same configuration's
-    run there, at the same step (None: that run was not recorded, or stopped before)."""
-    step = curve.step[k]
+def judge(pair: Pair, curve: Curve) -> Judged | None:
+    """``curve``'s configuration (a run of ``pair.select``) judged on ``pair.judge``: that
+    configuration's run there, at its last evaluation (None: not recorded there).
+
+    Not at the step where ``curve`` peaked: a peak on one seed says nothing of where another
+    seed's run peaks, and no user keeps that step of a fresh run. They keep its end, or its
+    best validation checkpoint (``checkpoint_test_metric``).
+    """
     for other in pair.judge.trained:
-        if _key(other.params) == _key(curve.params) and step in other.step:
-            j = other.step.index(step)
+        if _key(other.params) == _key(curve.params):
+            end = len(other.step) - 1
             test = pair.judge.test_values(other)
+            kept = best_index(pair.judge, other)
             return Judged(
-                val_loss=other.val_loss[j],
-                metric=other.metric[j],
-                value=pair.judge.values(other)[j],
-                test_metric=other.test_metric[j] if other.test_metric else math.nan,
-                test_value=test[j] if test else math.nan,
+                val_loss=other.val_loss[end],
+                metric=other.metric[end],
+                value=pair.judge.values(other)[end],
+                test_metric=other.test_metric[end] if other.test_metric else math.nan,
+                test_value=test[end] if test else math.nan,
+                checkpoint_test_metric=(
+                    other.test_metric[kept] if other.test_metric and kept is not None else math.nan
+                ),
             )
     return None
 
 
-def choose(pair: Pair, grid: Grid, points: Sequence[tuple[Any, ...]]) -> tuple[Curve, int] | None:
-    """The best run among ``points`` on the selection curves, and its kept evaluation."""
+def choose(pair: Pair, grid: Grid, points: Sequence[tuple[Any, ...]]) -> Curve | None:
+    """The best run among ``points`` on the selection curves (each at its best evaluation)."""
     bank = pair.select
     sign = 1.0 if bank.direction == "minimize" else -1.0
-    best: tuple[float, Curve, int] | None = None
+    best: tuple[float, Curve] | None = None
     for point in dict.fromkeys(points):
         curve = grid.runs[point][0]
         k = best_index(bank, curve)
         if k is not None and (best is None or sign * bank.values(curve)[k] < best[0]):
-            best = (sign * bank.values(curve)[k], curve, k)
-    return None if best is None else (best[1], best[2])
+            best = (sign * bank.values(curve)[k], curve)
+    return None if best is None else best[1]
 
 
 def filled(bank: Bank, settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,13 @@ the recipes start ranked by each trial's single best evaluation (``train.select_
 replayed many times through the live code (:func:`sweeper.replay.replay`, the start queued by
 :func:`sweeper.replay.portfolio_queue`). A score is the chosen configuration's value.
 
-Never judged on what was selected: on a bank with several seeds per configuration the choice
-(configuration and evaluation) is made on one seed's curves and judged on the other seed's
-curve at the same step, both ways round. On a one-seed bank choice and judgement share the
-curve (validation only: optimistic for every arm alike); the output says which.
+Never judged on what was selected: on a bank with several seeds per configuration the
+configuration is chosen on one seed's curves and judged as it is used, trained on another seed
+to the end of its schedule (every way round; the test split where the bank has one, and there
+also at that run's own best validation checkpoint). With three seeds, ``sweeper.recommend`` is
+replayed too: the sweep's best candidates re-run on the third seed. On a one-seed bank choice
+and judgement share the curve (validation only: optimistic for every arm alike); the output
+says which.
 
 The learned portfolio: the ``--k`` grid configurations whose best (chosen on validation) has the
 smallest worst regret over the banks, leave one task out (learned on the other tasks, judged on
@@ -108,7 +111,7 @@ def recipe_arm(name: str, grid_settings: Sequence[Mapping[str, Any]], pairs: Seq
         grid = _grid(pair.select)
         mapped = [grid.nearest(filled(pair.select, s)) for s in grid_settings]
         chosen = choose(pair, grid, mapped)
-        judged.append(None if chosen is None else judge(pair, *chosen))
+        judged.append(None if chosen is None else judge(pair, chosen))
         epochs.append(sum(grid.runs[p][0].epochs for p in mapped))
     # Compute: every point of the paper's grid trained once (as the paper runs them), each
     # at the recorded run it maps to (two points may map to one run: both are counted).
@@ -143,7 +146,7 @@ def sweep_arm(
     seed: int,
 ) -> Arm:
     """``reps`` replays per pair of the default sweep started from ``recipes``; each judged by
-    its answer (the best finished trial, at its best evaluation) on the judging curve."""
+    its answer's configuration (the best finished trial's, :func:`judge`)."""
     judged: list[Judged | None] = []
     epochs: list[float] = []
     searched = 0
@@ -155,7 +158,7 @@ def sweep_arm(
                 judged.append(None)  # every trial pruned: no answer
                 continue
             searched += trace.answer_trial >= len(queued)
-            judged.append(judge(pair, *trace.answer))
+            judged.append(judge(pair, trace.answer[0]))
     return Arm(name=name, judged=judged, epochs=epochs, searched_won=searched / len(judged))
 
 
@@ -171,10 +174,11 @@ def recommend_arm(
 ) -> Arm:
     """``sweeper.recommend`` after each replayed sweep: the sweep's ``top_k`` best distinct
     configurations re-run on the pair's ``rerun`` seed (early stopping as configured, no
-    pruning), the one ranked best there chosen, judged on the judging seed at the step where
-    its re-run peaked. Compute: the sweep's and the re-runs'. Live, recommend re-runs on 3
-    seeds and takes the median; a 3-seed bank leaves one seed for this (pairs without a
-    ``rerun`` are skipped)."""
+    pruning), the one ranked best there chosen and judged as every arm is (:func:`judge`: at
+    the end of its schedule; the bank holds no shorter schedule of a configuration, so a
+    recommendation of fewer epochs is not replayed). Compute: the sweep's and the re-runs'.
+    Live, recommend re-runs on 3 seeds and takes the median; a 3-seed bank leaves one seed for
+    this (pairs without a ``rerun`` are skipped)."""
     from sweeper.replay import base_settings, reveal
 
     def no_pruning(value: float, step: int, final: bool) -> bool:
@@ -191,7 +195,7 @@ def recommend_arm(
         sign = 1.0 if rerun.direction == "minimize" else -1.0
         for trace in traces:
             spent = trace.total_epochs
-            best: tuple[float, Curve, int] | None = None
+            best: tuple[float, Curve] | None = None
             for point in trace.top_points(top_k):
                 curve = grid.runs[point][0]
                 settings = base.replace(dict(zip(grid.names, point, strict=True)))
@@ -203,9 +207,9 @@ def recommend_arm(
                     and math.isfinite(got.value)
                     and (best is None or sign * got.value < best[0])
                 ):
-                    best = (sign * got.value, curve, got.index - 1)
+                    best = (sign * got.value, curve)
             epochs.append(spent)
-            judged.append(None if best is None else judge(pair, best[1], best[2]))
+            judged.append(None if best is None else judge(pair, best[1]))
     return Arm(name=name, judged=judged, epochs=epochs)
 
 
@@ -231,7 +235,7 @@ def _values(arm: Arm, field: str) -> list[float]:
 
 def table(arms: Sequence[Arm], *, metric: str, reference: float, test: bool) -> str:
     head = ["arm", "val_loss (median [IQR])", f"{metric}"]
-    head += [f"test {metric}"] if test else []
+    head += [f"test {metric}", f"test {metric} at its best checkpoint"] if test else []
     head += ["no answer", "epochs", "x recipe", "answer from a searched trial"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for arm in arms:
@@ -244,7 +248,14 @@ def table(arms: Sequence[Arm], *, metric: str, reference: float, test: bool) -> 
                     arm.name,
                     _stats(_values(arm, "val_loss")),
                     _stats(_values(arm, "metric")),
-                    *([_stats(_values(arm, "test_metric"))] if test else []),
+                    *(
+                        [
+                            _stats(_values(arm, "test_metric")),
+                            _stats(_values(arm, "checkpoint_test_metric")),
+                        ]
+                        if test
+                        else []
+                    ),
                     f"{none}/{len(arm.judged)}",
                     f"{epochs:.1f}",
                     f"{epochs / reference:.2f}" if reference else "n/a",

@@ -245,3 +245,17 @@ def test_merge_command_writes_the_bank_or_exits_2_naming_the_difference(
     err = capsys.readouterr().err
     assert "twice" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.json.gz").exists()
+
+
+def test_merge_keeps_a_chance_level_only_one_chunk_recorded_and_refuses_two_that_differ() -> None:
+    def with_chance(seed: int, chance: dict[str, float]) -> Bank:
+        bank = _chunk(seed)
+        info = {**bank.provenance["task_info"], "chance": chance}
+        return dataclasses.replace(bank, provenance={**bank.provenance, "task_info": info})
+
+    older = with_chance(1, {"accuracy": 0.55})  # recorded before the loss's level was
+    newer = with_chance(2, {"accuracy": 0.55, "val_loss": 0.688})
+    merged = merge([older, newer])
+    assert merged.chance_of("val_loss") == 0.688 and merged.chance_of("accuracy") == 0.55
+    with pytest.raises(ValueError, match="chance level of accuracy"):
+        merge([older, with_chance(2, {"accuracy": 0.6})])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts import bench_portfolio
+from scripts._portfolio_pairs import judge
 from sweeper.bank import Bank, save
 from sweeper.portfolio import RECIPES, load_recipes
 from sweeper.replay import default_policy
@@ -35,15 +36,15 @@ def two_seed_bank() -> Bank:
     return dataclasses.replace(bank, task="toy-b", grid={"lr": [*LRS, 5e-5], "seed": [1, 2]})
 
 
-def test_choices_are_judged_on_the_other_seed_at_the_same_step() -> None:
+def test_choices_are_judged_on_the_other_seed_at_the_end_of_its_schedule() -> None:
     bank = two_seed_bank()
     pairs = bench_portfolio.pairs_of(bank)
     assert [p.label for p in pairs] == [
         "selected on seed 1, judged on seed 2",
         "selected on seed 2, judged on seed 1",
     ]
-    # A "recipe" grid of 3e-5 and 1e-4: seed 1 picks 1e-4 (0.50 at its 2nd evaluation), judged
-    # on seed 2 there (0.90); seed 2 picks 3e-5 (0.54, 2nd evaluation), judged on seed 1 (0.55).
+    # A "recipe" grid of 3e-5 and 1e-4: seed 1 picks 1e-4 (0.50), judged on seed 2 at its end
+    # (0.90); seed 2 picks 3e-5 (0.54), judged on seed 1 at its end (0.55).
     arm = bench_portfolio.recipe_arm("toy", [{"lr": 3e-5}, {"lr": 1e-4}, {"lr": 5e-5}], pairs)
     assert [j.val_loss for j in arm.judged if j is not None] == [0.90, 0.55]
     # lr 5e-5 maps to its nearest run recorded on both seeds (3e-5): three one-epoch runs.
@@ -118,6 +119,29 @@ def test_a_partial_bank_with_fewer_configurations_than_k_still_reports(
     assert "| sweep portfolio=recipes |" in out and "learned on every bank: " in out
 
 
+def test_a_choice_is_judged_at_the_end_of_the_other_seeds_run_not_where_it_peaked() -> None:
+    # Seed 1's lr 3e-5 peaks at its first evaluation; seed 2's run of it ends at 0.58 and
+    # its own best validation checkpoint (its second evaluation) scores 0.63 on test.
+    losses = {1: {3e-5: [0.40, 0.60, 0.62]}, 2: {3e-5: [0.60, 0.50, 0.58]}}
+    curves = [
+        dataclasses.replace(
+            curve(3e-5, v, [1.0, 2.0, 3.0]),
+            params={"lr": 3e-5, "seed": s},
+            seed=s,
+            test_loss=tuple(v),
+            test_metric=tuple(1.2 - x - 0.07 * (x == 0.50) for x in v),
+        )
+        for s, by_lr in losses.items()
+        for v in by_lr.values()
+    ]
+    bank = dataclasses.replace(bank_of(*curves), task="toy-d", grid={"lr": [3e-5], "seed": [1, 2]})
+    pair = bench_portfolio.pairs_of(bank)[0]
+    got = judge(pair, pair.select.curves[0])
+    assert got is not None
+    assert got.val_loss == pytest.approx(0.58) and got.test_value == pytest.approx(0.58)
+    assert got.checkpoint_test_metric == pytest.approx(0.63)
+
+
 def three_seed_bank() -> Bank:
     """lr 1e-4 is best on seed 1 by luck and poor on seeds 2 and 3; lr 3e-5 is good on all."""
     losses = {
@@ -159,7 +183,7 @@ def test_a_recommendation_re_runs_the_sweeps_best_candidates_on_a_third_seed() -
     swept = bench_portfolio.sweep_arm("sweep", first, **common)
     recommended = bench_portfolio.recommend_arm("recommend", first, **common)
     # The sweep answers the lucky lr 1e-4 whenever it draws it; re-run on seed 2 it loses to
-    # lr 3e-5, which is judged on seed 3 where its re-run peaked (its last evaluation: 0.56).
+    # lr 3e-5, which is judged on seed 3 at the end of its schedule (0.56).
     assert [j.val_loss for j in recommended.judged if j is not None] == [0.56] * 3
     assert any(j is not None and j.val_loss > 0.7 for j in swept.judged)
     # The re-runs are counted: every recommendation costs more than its sweep.

@@ -46,6 +46,12 @@ def merge(banks: Sequence[Bank]) -> Bank:
                 raise ValueError(
                     f"banks to merge must share provenance.{name} but got {mine!r} and {theirs!r}."
                 )
+        for name, level in _chance(other).items():
+            if _chance(first).get(name, level) != level:
+                raise ValueError(
+                    f"banks to merge must share the chance level of {name} but got "
+                    f"{_chance(first)[name]!r} and {level!r}."
+                )
         if set(other.grid) != set(first.grid):
             raise ValueError(
                 f"banks to merge must have the same grid entries but got {sorted(first.grid)} "
@@ -65,6 +71,10 @@ def merge(banks: Sequence[Bank]) -> Bank:
             seen.add(key)
             curves.append(curve)
     provenance = {k: first.provenance[k] for k in _SHARED_PROVENANCE if k in first.provenance}
+    if "task_info" in provenance:
+        # A level one chunk's sweeper version did not record yet (the data is the same).
+        chance = {k: v for bank in reversed(banks) for k, v in _chance(bank).items()}
+        provenance["task_info"] = {**provenance["task_info"], "chance": chance}
     provenance["chunks"] = [bank.provenance for bank in banks]
     return Bank(
         task=first.task,
@@ -85,8 +95,14 @@ def _training(train: dict[str, Any]) -> dict[str, Any]:
 
 def _task_part(info: Any) -> Any:
     """What of a recorded ``task_info`` makes two chunks one task: the data (its sizes and
-    content hash), the metric and the chance levels, not how this run found them (cache hits)."""
+    content hash) and the metric, not how this run found them (cache hits). Chance levels are
+    compared apart (:func:`_chance`)."""
     if not isinstance(info, dict):
         return info
-    kept = ("task", "metric", "num_train", "num_eval", "eval_splits", "content", "chance")
+    kept = ("task", "metric", "num_train", "num_eval", "eval_splits", "content")
     return {k: v for k, v in info.items() if k in kept}
+
+
+def _chance(bank: Bank) -> dict[str, float]:
+    """The chance levels ``bank`` recorded (an older sweeper recorded fewer of them)."""
+    return dict((bank.provenance.get("task_info") or {}).get("chance") or {})
