@@ -151,7 +151,28 @@ def test_the_shipped_curve_pruner_has_the_chance_floor_and_cut() -> None:
 
     pruner = build_pruner(resolve(compose(["pruner=curve"]))["pruner"])
     assert isinstance(pruner, CurvePruner)
-    assert pruner.chance_floor == 0.05 and pruner.chance_cut == 0.5
+    assert pruner.chance_floor == 0.05 and pruner.chance_cut == 0.75
+
+
+@pytest.mark.parametrize(
+    ("stuck", "pruned"),
+    [
+        (STUCK, False),  # 4 of 6 evaluations at chance: a small-data plateau, not yet cut
+        ([*STUCK, 0.69], True),  # 5 of 6: still at chance late while others learned
+    ],
+)
+def test_the_shipped_chance_cut_waits_past_a_small_data_plateau(
+    stuck: list[float], pruned: bool
+) -> None:
+    # CoLA 2,000 (v2 bank): learners sit at chance for up to 60 % of a 10-epoch schedule; the
+    # cut at half of it pruned them (and the best configuration with them) in most sweeps.
+    from sweeper.config import compose, resolve
+    from sweeper.study import build_pruner
+
+    shipped = build_pruner(resolve(compose(["pruner=curve"]))["pruner"])
+    assert isinstance(shipped, CurvePruner)
+    pruner = CurvePruner(chance_cut=shipped.chance_cut, margin=10.0)  # reach alone never prunes
+    assert judged(pruner, study_with(LEARNED), stuck, final_step=6) is pruned
 
 
 def test_needs_n_startup_trials_that_ran_past_the_step() -> None:

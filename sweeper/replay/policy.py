@@ -22,6 +22,10 @@ PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
     "patient": ("patient", {}),
     "curve": ("curve", {}),
     "curve-h0": ("curve", {"horizon_power": 0.0}),  # gains not scaled to the schedule left
+    # A trial still at chance cut past half its schedule (shipped before 2026-12-03's
+    # evening: 0.75 now), or never.
+    "curve-cut50": ("curve", {"chance_cut": 0.5}),
+    "curve-nocut": ("curve", {"chance_cut": None}),
     # P(beating the best) < min_probability (issue 25): gains and the curves' own noise
     "beat": ("beat", {}),
     "beat-p10": ("beat", {"min_probability": 0.10}),
