@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -259,3 +260,35 @@ def test_merge_keeps_a_chance_level_only_one_chunk_recorded_and_refuses_two_that
     assert merged.chance_of("val_loss") == 0.688 and merged.chance_of("accuracy") == 0.55
     with pytest.raises(ValueError, match="chance level of accuracy"):
         merge([older, with_chance(2, {"accuracy": 0.6})])
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "cannot read a bank file (FileNotFoundError)"),
+        (b"not json", "cannot read a bank file (JSONDecodeError)"),
+        (b"\x1f\x8b broken gzip", "cannot read a bank file (BadGzipFile)"),
+        (b"[1, 2]", "format must be 1 but got 'list'"),
+        (b'{"format": 1, "task": "sst2"}', "not a bank file (KeyError: 'trials')"),
+    ],
+)
+def test_a_file_that_is_not_a_bank_gets_one_line_naming_it_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, said: str
+) -> None:
+    from sweeper.commands.replay import main as replay_main
+
+    path = tmp_path / "bad.json.gz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(said)):
+        load(path)
+    good = save(_chunk(1), tmp_path / "good.json.gz")
+    for main, argv in (
+        (bank_main, ["show", str(path)]),
+        (bank_main, ["merge", str(good), str(path), "--out", str(tmp_path / "m.json.gz")]),
+        (replay_main, [str(good), str(path), "--reps", "1"]),
+    ):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and str(path) in captured.err and said in captured.err
+        assert captured.out == ""  # nothing replayed or written before the refusal

@@ -189,12 +189,25 @@ def save(bank: Bank, path: Path) -> Path:
 
 
 def load(path: Path | str) -> Bank:
-    """Read a bank written by :func:`save`; ``ValueError`` names what is wrong with it."""
+    """Read a bank written by :func:`save`; ``ValueError`` names the file and what is wrong
+    with it (missing, not gzip or JSON, another format, missing fields)."""
     path = Path(path)
-    raw = path.read_bytes()
-    data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-    if data.get("format") != FORMAT:
-        raise ValueError(f"{path}: format must be {FORMAT} but got {data.get('format')!r}.")
+    try:
+        raw = path.read_bytes()
+        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    except (OSError, ValueError) as err:  # missing, unreadable, not gzip or not JSON
+        raise ValueError(f"{path}: cannot read a bank file ({type(err).__name__}).") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        got = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"{path}: format must be {FORMAT} but got {got!r}.")
+    try:
+        return _bank(data)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: not a bank file ({type(err).__name__}: {err}).") from None
+
+
+def _bank(data: dict[str, Any]) -> Bank:
+    """A :class:`Bank` from a parsed file (KeyError/TypeError/ValueError: not one)."""
     curves = []
     for trial in data["trials"]:
         evals = trial["evals"]

@@ -76,16 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         bank = export(study, timings=timings, provenance=extra)
         save(bank, args.out)
         print(describe(bank, args.out))
-    elif args.command == "merge":
-        try:
-            bank = merge([load(path) for path in args.banks])
-        except ValueError as err:
-            print(f"python -m sweeper.bank merge: {err}", file=sys.stderr)
-            return 2
-        save(bank, args.out)
-        print(describe(bank, args.out))
     else:
-        print(describe(load(args.bank), args.bank))
+        try:
+            if args.command == "merge":
+                bank = merge([load(path) for path in args.banks])
+                save(bank, args.out)
+                print(describe(bank, args.out))
+            else:
+                print(describe(load(args.bank), args.bank))
+        except ValueError as err:  # a bank that cannot be read, or chunks that do not match
+            print(f"python -m sweeper.bank {args.command}: {err}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -117,8 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"trials": args.trials, "reps": args.reps, "tasks": {}}
     curves: dict[str, Curves] = {}
     pooled: dict[str, list[Row]] = {p.name: [] for p in policies}
-    for path in args.banks:
-        bank = load(path).selecting_on(args.objective)
+    try:  # every bank read before any replay: a bad file costs nothing
+        banks = [load(path).selecting_on(args.objective) for path in args.banks]
+    except ValueError as err:
+        print(f"python -m sweeper.replay: {err}", file=sys.stderr)
+        return 2
+    for path, bank in zip(args.banks, banks, strict=True):
         space = space_for(args.space, bank)
         exhaustive = exhaustive_epochs(bank)
         print(
