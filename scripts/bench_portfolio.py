@@ -13,7 +13,9 @@ to the end of its schedule (every way round; the test split where the bank has o
 also at that run's own best validation checkpoint). With three seeds, ``sweeper.recommend`` is
 replayed too: the sweep's best candidates re-run on the third seed. On a one-seed bank choice
 and judgement share the curve (validation only: optimistic for every arm alike); the output
-says which.
+says which. On ``--objective val_loss`` a recommendation would end the schedule at the early
+loss peak, which a bank of whole schedules cannot replay: the end of the schedule judges it
+poorly there.
 
 The learned portfolio: the ``--k`` grid configurations whose best (chosen on validation) has the
 smallest worst regret over the banks, leave one task out (learned on the other tasks, judged on
