@@ -260,6 +260,9 @@ def test_merge_keeps_a_chance_level_only_one_chunk_recorded_and_refuses_two_that
     assert merged.chance_of("val_loss") == 0.688 and merged.chance_of("accuracy") == 0.55
     with pytest.raises(ValueError, match="chance level of accuracy"):
         merge([older, with_chance(2, {"accuracy": 0.6})])
+    # Two later chunks that disagree on a level the first never recorded.
+    with pytest.raises(ValueError, match="chance level of val_loss"):
+        merge([older, newer, with_chance(3, {"val_loss": 0.7})])
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,16 @@ def merge(banks: Sequence[Bank]) -> Bank:
     if len(banks) < 2:
         raise ValueError(f"merge needs at least 2 banks but got {len(banks)}.")
     first = banks[0]
+    # Chance levels where two chunks both record one must agree; a level only some chunks
+    # recorded (an older sweeper recorded fewer) is kept: the data is the same.
+    levels: dict[str, float] = {}
+    for bank in banks:
+        for name, level in _chance(bank).items():
+            if levels.setdefault(name, level) != level:
+                raise ValueError(
+                    f"banks to merge must share the chance level of {name} but got "
+                    f"{levels[name]!r} and {level!r}."
+                )
     for other in banks[1:]:
         for name in _SHARED_FIELDS:
             mine, theirs = getattr(first, name), getattr(other, name)
@@ -45,12 +55,6 @@ def merge(banks: Sequence[Bank]) -> Bank:
             if mine != theirs:
                 raise ValueError(
                     f"banks to merge must share provenance.{name} but got {mine!r} and {theirs!r}."
-                )
-        for name, level in _chance(other).items():
-            if _chance(first).get(name, level) != level:
-                raise ValueError(
-                    f"banks to merge must share the chance level of {name} but got "
-                    f"{_chance(first)[name]!r} and {level!r}."
                 )
         if set(other.grid) != set(first.grid):
             raise ValueError(
@@ -72,9 +76,7 @@ def merge(banks: Sequence[Bank]) -> Bank:
             curves.append(curve)
     provenance = {k: first.provenance[k] for k in _SHARED_PROVENANCE if k in first.provenance}
     if "task_info" in provenance:
-        # A level one chunk's sweeper version did not record yet (the data is the same).
-        chance = {k: v for bank in reversed(banks) for k, v in _chance(bank).items()}
-        provenance["task_info"] = {**provenance["task_info"], "chance": chance}
+        provenance["task_info"] = {**provenance["task_info"], "chance": levels}
     provenance["chunks"] = [bank.provenance for bank in banks]
     return Bank(
         task=first.task,
