@@ -124,16 +124,22 @@ def recipe_arm(name: str, grid_settings: Sequence[Mapping[str, Any]], pairs: Seq
 
 
 def _replayed(
-    pair: Pair, *, policy: Policy, recipes: Sequence[Recipe], reps: int, seed: int
+    pair: Pair,
+    *,
+    policy: Policy,
+    recipes: Sequence[Recipe],
+    reps: int,
+    seed: int,
+    n_trials: int,
 ) -> tuple[list[dict[str, Any]], list[Trace]]:
     """The default sweep's queued start from ``recipes``, and ``reps`` replays of it on the
     pair's selection seed."""
     from sweeper.replay import portfolio_queue, replay
 
     space = bank_space(pair.select)
-    queued = portfolio_queue(pair.select, policy, space=space, recipes=recipes, n_trials=N_TRIALS)
+    queued = portfolio_queue(pair.select, policy, space=space, recipes=recipes, n_trials=n_trials)
     traces = replay(
-        pair.select, policy, space=space, n_trials=N_TRIALS, reps=reps, seed=seed, queued=queued
+        pair.select, policy, space=space, n_trials=n_trials, reps=reps, seed=seed, queued=queued
     )
     return queued, traces
 
@@ -146,6 +152,7 @@ def sweep_arm(
     recipes: Sequence[Recipe],
     reps: int,
     seed: int,
+    n_trials: int = N_TRIALS,
 ) -> Arm:
     """``reps`` replays per pair of the default sweep started from ``recipes``; each judged by
     its answer's configuration (the best finished trial's, :func:`judge`)."""
@@ -153,7 +160,9 @@ def sweep_arm(
     epochs: list[float] = []
     searched = 0
     for pair in pairs:
-        queued, traces = _replayed(pair, policy=policy, recipes=recipes, reps=reps, seed=seed)
+        queued, traces = _replayed(
+            pair, policy=policy, recipes=recipes, reps=reps, seed=seed, n_trials=n_trials
+        )
         for trace in traces:
             epochs.append(trace.total_epochs)
             if trace.answer is None or trace.answer_trial is None:
@@ -173,6 +182,7 @@ def recommend_arm(
     reps: int,
     seed: int,
     top_k: int = TOP_K,
+    n_trials: int = N_TRIALS,
 ) -> Arm:
     """``sweeper.recommend`` after each replayed sweep: the sweep's ``top_k`` best distinct
     configurations re-run on the pair's ``rerun`` seed (early stopping as configured, no
@@ -191,7 +201,9 @@ def recommend_arm(
     for pair in pairs:
         if pair.rerun is None:
             continue
-        _, traces = _replayed(pair, policy=policy, recipes=recipes, reps=reps, seed=seed)
+        _, traces = _replayed(
+            pair, policy=policy, recipes=recipes, reps=reps, seed=seed, n_trials=n_trials
+        )
         rerun, grid = pair.rerun, _grid(pair.rerun)
         base = base_settings(rerun, policy)
         sign = 1.0 if rerun.direction == "minimize" else -1.0
@@ -334,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("banks", nargs="*", type=Path, help="bank files (default: the committed ones)")
     p.add_argument("--reps", type=int, default=200, help="replays per sweep arm and pair")
     p.add_argument("--seed", type=int, default=0, help="first replay's seed (%(default)s)")
+    p.add_argument(
+        "--trials", type=int, default=N_TRIALS, help="trials per sweep (%(default)s, as shipped)"
+    )
     p.add_argument("--k", type=int, default=3, help="configs in the learned portfolio")
     p.add_argument(
         "--objective",
@@ -350,8 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--json", type=Path, default=None, help="the verdicts, machine-readable")
     args = p.parse_args(argv)
-    if args.reps < 1 or args.k < 1:
-        p.error(f"--reps and --k must be >= 1 but got {args.reps} and {args.k}.")
+    if min(args.reps, args.k, args.trials) < 1:
+        p.error(
+            f"--reps, --k and --trials must be >= 1 but got {args.reps}, {args.k} and "
+            f"{args.trials}."
+        )
     import optuna
 
     from sweeper.bank import load
@@ -369,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("# Portfolio start vs published recipes, replayed (issue 22)\n")
     print(
         f"banks: {', '.join(_shown_path(x) for x in paths)}; policy {policy.name}, "
-        f"{N_TRIALS} trials, {args.reps} replays per pair; every arm selects on "
+        f"{args.trials} trials, {args.reps} replays per pair; every arm selects on "
         f"{'val_loss' if args.objective == 'val_loss' else 'the task metric'}; "
         f"learned portfolio: {args.k} of {len(configs)} recorded configs, worst regret, "
         "leave one task out"
@@ -428,6 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     name
                 ],
                 reps=args.reps,
+                n_trials=args.trials,
                 seed=args.seed,
             )
             for name in SWEEP_ARMS
@@ -443,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     policy=dataclasses.replace(policy, select_window=0),
                     recipes=RECIPES,
                     reps=args.reps,
+                    n_trials=args.trials,
                     seed=args.seed,
                 )
             )
@@ -455,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     policy=policy,
                     recipes=RECIPES,
                     reps=args.reps,
+                    n_trials=args.trials,
                     seed=args.seed,
                 )
             )
