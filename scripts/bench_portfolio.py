@@ -193,9 +193,6 @@ def recommend_arm(
     this (pairs without a ``rerun`` are skipped)."""
     from sweeper.replay import base_settings, reveal
 
-    def no_pruning(value: float, step: int, final: bool) -> bool:
-        return False
-
     judged: list[Judged | None] = []
     epochs: list[float] = []
     for pair in pairs:
@@ -212,8 +209,8 @@ def recommend_arm(
             best: tuple[float, Curve] | None = None
             for point in trace.top_points(top_k):
                 curve = grid.runs[point][0]
-                settings = base.replace(dict(zip(grid.names, point, strict=True)))
-                outcome, _ = reveal(rerun, curve, settings, no_pruning)
+                settings = base.replace(grid.params(point))
+                outcome, _ = reveal(rerun, curve, settings, lambda *_: False)  # no pruning
                 spent += outcome.epochs_trained
                 got = outcome.best
                 if (

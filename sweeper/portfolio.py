@@ -275,6 +275,7 @@ def fit(
     """
     out: list[Fitted] = []
     notes: list[str] = []
+    steps: list[int] = []  # the optimizer steps of each of `out` (where num_train is known)
     for recipe in recipes:
         params: dict[str, Any] = {}
         changes: list[str] = []
@@ -298,17 +299,19 @@ def fit(
             continue
         if num_train:
             try:
-                train.replace(params).check_schedule(num_train)
+                plan = train.replace(params).check_schedule(num_train)
             except ConfigError as err:
                 notes.append(f"recipe {recipe.name} not queued: {err}")
                 continue
+            steps.append(plan.num_training_steps)
         out.append(
             Fitted(
                 name=recipe.name, citation=recipe.citation, params=params, changes=tuple(changes)
             )
         )
     if 0 < num_train < FIT_BATCH_EXAMPLES:
-        out.sort(key=lambda f: -train.replace(f.params).plan(num_train).num_training_steps)
+        ranked = sorted(zip(steps, out, strict=True), key=lambda pair: -pair[0])  # stable
+        out = [fitted for _, fitted in ranked]
     return out, notes
 
 

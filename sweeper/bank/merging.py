@@ -4,6 +4,7 @@ each chunk its own study, is replayed as the one bank it is a part of.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -78,12 +79,8 @@ def merge(banks: Sequence[Bank]) -> Bank:
     if "task_info" in provenance:
         provenance["task_info"] = {**provenance["task_info"], "chance": levels}
     provenance["chunks"] = [bank.provenance for bank in banks]
-    return Bank(
-        task=first.task,
-        monitor=first.monitor,
-        direction=first.direction,
-        metric=first.metric,
-        evals_per_epoch=first.evals_per_epoch,
+    return dataclasses.replace(
+        first,
         train=_training(first.train),
         grid=grid,
         provenance=provenance,

@@ -115,6 +115,10 @@ class Grid:
         # An entry with one value may be missing from a run's parameters (it was fixed).
         return tuple(params.get(name, self.bank.grid[name][0]) for name in self.names)
 
+    def params(self, point: tuple[Any, ...]) -> dict[str, Any]:
+        """The grid entries of ``point`` by name (the inverse of :meth:`key`)."""
+        return dict(zip(self.names, point, strict=True))
+
     def nearest(self, params: Mapping[str, Any], *, exact: str | None = None) -> tuple[Any, ...]:
         """The grid point nearest ``params`` (in log where the entry is log), among points
         that have a run (and, with ``exact``, that entry's value in ``params`` where any

@@ -71,7 +71,7 @@ def replay_ladder(
         for i, params in enumerate(configs[:size]):
             point = grid.nearest({**params, "num_epochs": horizon}, exact="num_epochs")
             curve = rng.choice(grid.runs[point])
-            settings = base.replace(dict(zip(grid.names, point, strict=True)))
+            settings = base.replace(grid.params(point))
             outcome, k = reveal(bank, curve, settings, lambda *_: False)
             totals[0] += outcome.epochs_trained
             totals[1] += curve.seconds[k]

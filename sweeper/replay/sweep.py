@@ -80,7 +80,7 @@ def replay_sweep(
             point = grid.nearest(space.sample(trial))
             curve = rng.choice(grid.runs[point])
         if point not in settings_of:
-            settings_of[point] = base.replace(dict(zip(grid.names, point, strict=True)))
+            settings_of[point] = base.replace(grid.params(point))
         outcome, k = reveal(
             bank, curve, settings_of[point], prune_hook(trial, settings=settings_of[point])
         )

@@ -38,8 +38,8 @@ class Trace:
     incumbent_mean: list[float] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)  # the grid point of each trial
-    # Each trial's value as the study ranks it, signed (lower is better; inf: pruned or none):
-    # a recommendation's candidates are the best few.
+    # Each trial's value as the study ranks it, signed (lower is better; inf: pruned or none),
+    # appended by :meth:`consider`: a recommendation's candidates are the best few.
     ranked: list[float] = field(default_factory=list)
     # The incumbent's recorded curve and the index of its best point there (None: none yet):
     # the sweep's answer, to judge on another split or seed.
@@ -49,7 +49,6 @@ class Trace:
     # configuration's seed mean.
     _ranked: float = field(default=math.inf, init=False, repr=False)
     _mean: float = field(default=math.inf, init=False, repr=False)
-    _last: float = field(default=math.inf, init=False, repr=False)  # the last trial considered
 
     @property
     def total_epochs(self) -> float:
@@ -57,15 +56,15 @@ class Trace:
 
     def consider(self, bank: Bank, curve: Curve, best: Evaluation | None, *, mean: float) -> float:
         """A finished trial's ``best`` point on ``curve`` (None: pruned or no finite value)
-        becomes the answer where it ranks above the current one (called before :meth:`add`
-        records the trial, so the trial's number is the count so far); ``mean``: its
+        becomes the answer where it ranks above the current one (called once per trial, before
+        :meth:`add` records it, so the trial's number is the count so far); ``mean``: its
         configuration's seed mean. Returns the trial's value signed (lower is better; inf:
         none), as a ladder ranks its rung."""
-        self._last = math.inf
         if best is None or not math.isfinite(best.value):
+            self.ranked.append(math.inf)
             return math.inf
         value = (1.0 if bank.direction == "minimize" else -1.0) * best.value
-        self._last = value
+        self.ranked.append(value)
         if value < self._ranked:
             self._ranked, self._mean = value, mean
             self.answer, self.answer_trial = (curve, best.index - 1), len(self.epochs)
@@ -87,8 +86,6 @@ class Trace:
             self.incumbent_mean.append(self._mean)
         self.stops.append(stop)
         self.points.append(point)
-        self.ranked.append(self._last)
-        self._last = math.inf
 
     def top_points(self, k: int) -> list[tuple[Any, ...]]:
         """The ``k`` best distinct grid points the sweep finished, best first (a point drawn
